@@ -1,0 +1,78 @@
+/**
+ * Every TapPass command extends BaseCommand. It gives:
+ *  - `--json` (stdout carries exactly one JSON document; logs/progress go to stderr)
+ *  - `output(data, human)` to print a result either way
+ *  - the single error path: a thrown TapPassError prints one line to stderr (what, where,
+ *    what to do), the `{"error": {...}}` object on stdout with --json, and sets the exit code.
+ *  - `exitWith(code)` for commands whose result is a non-zero code without an error
+ *    (e.g. `audit verify` finding a broken chain).
+ */
+import { Command, Flags } from "@oclif/core";
+import { TapPassError, asTapPassError, usageError, type ExitCode } from "../engine/errors.ts";
+
+export class ExitSignal extends Error {
+  constructor(readonly exitCode: ExitCode) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+export abstract class BaseCommand extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({ description: "print one JSON document on stdout", default: false }),
+  };
+
+  /** True when --json was given (set by parse). */
+  protected jsonMode = false;
+
+  protected override async parse<F extends object, B extends object, A extends object>(
+    options?: Parameters<Command["parse"]>[0],
+    argv?: string[],
+  ): Promise<Awaited<ReturnType<Command["parse"]>> & { flags: F; args: A; nonExistentFlags?: string[] } & { _b?: B }> {
+    this.jsonMode = (argv ?? this.argv).includes("--json");
+    // biome-ignore lint/suspicious/noExplicitAny: oclif's generic parse signature
+    return (await super.parse(options as any, argv)) as any;
+  }
+
+  /** Print a result: JSON with --json, otherwise the human rendering (or JSON when none is given). */
+  protected output<T>(data: T, human?: (data: T) => string): void {
+    if (this.jsonMode || !human) {
+      process.stdout.write(`${JSON.stringify(data, null, this.jsonMode ? 0 : 2)}\n`);
+    } else {
+      const text = human(data);
+      if (text.length > 0) process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+    }
+  }
+
+  /** A progress / status line on stderr (never stdout). */
+  protected note(message: string): void {
+    process.stderr.write(`${message}\n`);
+  }
+
+  /** End the command with this exit code after output was printed. */
+  protected exitWith(code: ExitCode): never {
+    throw new ExitSignal(code);
+  }
+
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    if (err instanceof ExitSignal) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const e = toTapPassError(err);
+    process.stderr.write(`${e.describe()}\n`);
+    if (this.jsonMode) process.stdout.write(`${JSON.stringify(e.toJSON())}\n`);
+    if (e.exitCode === 4 && process.env.TAPPASS_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    process.exitCode = e.exitCode;
+  }
+}
+
+/** oclif's own parse errors (unknown flag, missing arg) are usage errors: exit 2. */
+export function toTapPassError(err: unknown): TapPassError {
+  if (err instanceof TapPassError) return err;
+  const e = err as Error & { oclif?: { exit?: number }; code?: string };
+  const name = e?.constructor?.name ?? "";
+  if (/(Parse|Flag|Arg|Validation|Nonexistent|Required|Unexpected|FailedFlagValidation|CLIParse)Error/.test(name) || e?.oclif?.exit === 2) {
+    return usageError(e.message.split("\n")[0] ?? "bad usage", { hint: "see --help" });
+  }
+  return asTapPassError(err);
+}

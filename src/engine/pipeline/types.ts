@@ -1,0 +1,130 @@
+/**
+ * The pipeline's contract: one engine that the LLM gateway, the MCP broker, harness hooks and
+ * the eval harness all call with different inputs. A wire adapter turns its traffic into a
+ * CallContext, runs the phases, writes any rewrites (redactions, stripped tool calls) back
+ * into its own wire format, and finishes the call, which appends ONE audit row.
+ *
+ *   const call = pipeline.begin({ surface: "llm", agent, session_id, request: segments, ... });
+ *   const v1 = await call.run("before_call");  if (v1.decision === "deny") -> refuse in wire format
+ *   ... call upstream, fill call.ctx.response / tool_calls / usage ...
+ *   const v2 = await call.run("after_call");
+ *   const row = await call.finish();           // { seq, trace_id }
+ */
+import type { Keys } from "../crypto/keys.ts";
+import type { Db } from "../store/db.ts";
+import type { Aspect, Because, CompiledPolicyPayload, PipelineStepConfig, StepAction } from "../policy/types.ts";
+
+export type Surface = "llm" | "mcp" | "hook" | "exec" | "eval" | "admin";
+export type Phase = "before_call" | "call" | "after_call";
+export type StepDecision = "allow" | "deny" | "redact" | "notify" | "log";
+
+/** A piece of text the detectors look at, with where it sits in the wire message. */
+export interface TextSegment {
+  /** Adapter-defined locator, e.g. "messages.2.content.0.text"; used to write rewrites back. */
+  path: string;
+  /** prompt: user/assistant turns · system · tool_output: tool results (indirect injection) · tool_args · response: model output */
+  kind: "prompt" | "system" | "tool_output" | "tool_args" | "response";
+  role?: string;
+  /** Steps may rewrite this (redaction); adapters compare with the original to apply changes. */
+  text: string;
+}
+
+export interface ToolCall {
+  id?: string;
+  name: string;
+  /** MCP server name, when the call goes to one. */
+  server?: string;
+  arguments: Record<string, unknown>;
+  /** model: emitted in a model response · mcp: tools/call from a client · hook: harness hook · history: earlier turn */
+  origin: "model" | "mcp" | "hook" | "history";
+  /** Set by a step that strips this call; adapters remove it from the wire message. */
+  removed?: { step: string; reason: string };
+}
+
+export interface CallContext {
+  trace_id: string;
+  session_id: string;
+  agent: string;
+  sandbox_id: string | null;
+  surface: Surface;
+  /** Raw capability token presented by the caller, if any. */
+  token?: string;
+  /** Verified token claims (set by verify_capability_token). */
+  claims?: Record<string, unknown>;
+  model?: string;
+  provider?: string;
+  /** Request-side text, inspected in before_call. */
+  request: TextSegment[];
+  /** Response-side text, inspected in after_call. */
+  response: TextSegment[];
+  /** Tool calls to govern (requested by MCP client / hook in before_call; emitted by the model in after_call). */
+  tool_calls: ToolCall[];
+  /** Tool descriptions/schemas as advertised by the server (tool_arg_validation, pinning). */
+  tool_schemas?: Record<string, { description?: string; inputSchema?: Record<string, unknown> }>;
+  /** Real usage, once known (after_call). */
+  usage?: { input_tokens: number; output_tokens: number };
+  /** Estimate reserved before the call (budget steps reconcile it against usage). */
+  estimate?: { input_tokens: number; output_tokens: number };
+  /** Reversible PII tokenisation: placeholder -> original (redact_pii_in_prompt fills, pii_restore reads). */
+  pii_vault: Map<string, string>;
+  /** Flags steps share (e.g. no_train, session_killed). */
+  flags: Record<string, unknown>;
+  /** Extra facts for the audit row (tokens, cost, tool, upstream status, ...). */
+  meta: Record<string, unknown>;
+}
+
+/** What each step leaves in the audit row. Evidence never holds raw secrets or PII. */
+export interface AuditFragment {
+  step: string;
+  decision: StepDecision;
+  evidence: Record<string, unknown>;
+  compiled_policy_aspect: Aspect | "none";
+  rule_provenance: Because[];
+  duration_ms?: number;
+}
+
+export interface StepResult {
+  decision: StepDecision;
+  /** One readable sentence when the step denies or redacts (shown to the agent/user). */
+  reason?: string;
+  evidence?: Record<string, unknown>;
+}
+
+export interface StepEnv {
+  policy: CompiledPolicyPayload;
+  /** This step's config in the Compiled Policy's pipeline aspect. */
+  step: PipelineStepConfig;
+  action: StepAction;
+  db: Db;
+  keys: Keys;
+  now: () => number;
+}
+
+export interface StepDef {
+  name: string;
+  phase: Phase;
+  aspect: Aspect | "none";
+  /** Pure inspections that may run concurrently with other concurrent steps of before_call. */
+  concurrent?: boolean;
+  /** Per-step time limit (ms); a step that throws or times out DENIES. */
+  timeout_ms?: number;
+  run(ctx: CallContext, env: StepEnv): StepResult | Promise<StepResult>;
+}
+
+export interface Verdict {
+  decision: "allow" | "deny";
+  /** The step that denied, with its reason. */
+  denied_by?: { step: string; reason: string };
+  /** True when some step rewrote text or stripped tool calls. */
+  modified: boolean;
+  fragments: AuditFragment[];
+}
+
+export interface GovernedCall {
+  readonly ctx: CallContext;
+  run(phase: Phase): Promise<Verdict>;
+  /** Appends the single audit row for this call (idempotent). */
+  finish(extra?: { meta?: Record<string, unknown> }): Promise<{ seq: number; trace_id: string }>;
+}
+
+export type CallInit = Partial<CallContext> & Pick<CallContext, "surface" | "agent" | "session_id">;
