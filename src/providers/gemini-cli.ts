@@ -1,0 +1,54 @@
+/**
+ * Gemini CLI: system settings (excluded tools, MCP servers through the broker, sandbox) and a
+ * policy-engine TOML of [[rule]] entries (toolName / argsPattern / decision / priority).
+ */
+import { toToml, type TomlTable } from "./toml.ts";
+import type { Provider } from "./types.ts";
+import { deniedPaths, json, uniq } from "./util.ts";
+
+/** TapPass/Claude tool names → Gemini CLI's built-in tool names. */
+const GEMINI_NAMES: Record<string, string> = {
+  Bash: "run_shell_command",
+  Read: "read_file",
+  Write: "write_file",
+  Edit: "replace",
+  Glob: "glob",
+  Grep: "search_file_content",
+  WebFetch: "web_fetch",
+  WebSearch: "google_web_search",
+  LS: "list_directory",
+};
+const gname = (t: string) => GEMINI_NAMES[t] ?? t.replace("/", "__");
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** A shell glob like "rm -rf /*" → a regex over the JSON args ("rm -rf /.*"). */
+const globToRegex = (g: string) => g.split("*").map(esc).join(".*");
+
+export const geminiCli: Provider = {
+  id: "gemini-cli",
+  description: "Gemini CLI system settings and policy-engine TOML rules",
+  render(policy, caps) {
+    const servers = Object.entries(caps.mcpServers ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    const settings = {
+      tools: {
+        exclude: uniq(policy.tools.deny.filter((t) => t !== "*").map(gname)).sort(),
+        sandbox: policy.pipeline.mode !== "observe",
+      },
+      mcpServers: Object.fromEntries(servers.map(([n, s]) => [n, "command" in s ? { command: s.command, args: s.args, trust: false } : { httpUrl: s.url, trust: false }])),
+      security: { auth: { selectedType: "gemini-api-key" } },
+      telemetry: { enabled: false },
+      privacy: { usageStatisticsEnabled: false },
+    };
+    const rules: TomlTable[] = [];
+    for (const t of policy.tools.deny) if (t !== "*") rules.push({ toolName: gname(t), decision: "deny", priority: 900 });
+    for (const c of policy.tools.dangerous_commands) rules.push({ toolName: "run_shell_command", argsPattern: globToRegex(c), decision: "deny", priority: 800 });
+    for (const p of deniedPaths(policy, caps)) {
+      for (const tool of ["read_file", "write_file", "replace", "read_many_files"]) rules.push({ toolName: tool, argsPattern: esc(p), decision: "deny", priority: 700 });
+    }
+    for (const t of policy.tools.allow) if (t !== "*" && !policy.tools.deny.includes(t)) rules.push({ toolName: gname(t), decision: "allow", priority: 100 });
+    if (policy.tools.default === "deny") rules.push({ toolName: "*", decision: "deny", priority: 1 });
+    return [
+      { path: "gemini-cli/settings.json", content: json(settings) },
+      { path: "gemini-cli/policy.toml", content: `# Rendered by TapPass from policy v${policy.policy_version}\n${toToml({ rule: rules })}` },
+    ];
+  },
+};

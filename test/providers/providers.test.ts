@@ -1,0 +1,95 @@
+// Golden-file tests: each renderer's output for one fixed policy is pinned under golden/.
+// After an intended change: UPDATE_GOLDEN=1 bun test test/providers, then review the diff.
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { CompiledPolicyPayload } from "../../src/engine/policy/types.ts";
+import { providers, type RenderCapabilities } from "../../src/providers/index.ts";
+import fixture from "./fixture-policy.json" with { type: "json" };
+
+const policy = fixture as unknown as CompiledPolicyPayload;
+const caps: RenderCapabilities = {
+  agentCommand: ["/opt/tappass/bin/tappass-agent"],
+  gatewayUrl: "http://127.0.0.1:40001",
+  mcpServers: { filesystem: { command: "/opt/tappass/bin/tappass", args: ["mcp", "proxy", "--agent", "coder", "--", "mcp-server-filesystem", "/work"] }, remote: { url: "http://127.0.0.1:40002/mcp" } },
+  workspace: "/work/repo",
+  home: "/home/dev",
+  hookTimeoutSeconds: 10,
+};
+const goldenDir = join(import.meta.dir, "golden");
+
+describe("providers match their golden files", () => {
+  for (const [id, p] of Object.entries(providers)) {
+    test(id, () => {
+      const files = p.render(policy, caps);
+      expect(files.length).toBeGreaterThan(0);
+      for (const f of files) {
+        const g = join(goldenDir, f.path);
+        if (process.env.UPDATE_GOLDEN || !existsSync(g)) {
+          mkdirSync(dirname(g), { recursive: true });
+          writeFileSync(g, f.content);
+        }
+        expect({ path: f.path, content: f.content }).toEqual({ path: f.path, content: readFileSync(g, "utf8") });
+      }
+    });
+  }
+});
+
+test("renderers are pure: same input, same bytes", () => {
+  for (const p of Object.values(providers)) expect(JSON.stringify(p.render(policy, caps))).toBe(JSON.stringify(p.render(structuredClone(policy), { ...caps })));
+});
+
+test("claude-code: deny rules hold what the policy denies, the hook calls the agent persona, bypass is disabled", () => {
+  const f = providers["claude-code"]!.render(policy, caps);
+  const s = JSON.parse(f.find((x) => x.path.endsWith("managed-settings.json"))!.content);
+  expect(s.permissions.deny).toEqual(expect.arrayContaining(["WebSearch", "Bash(rm -rf /*)", "Bash(curl * | sh)", "Read(//home/dev/.ssh/**)", "Edit(//home/dev/.ssh/**)", "Read(//etc/shadow)", "mcp__filesystem__write_file"]));
+  expect(s.permissions.allow).toEqual(expect.arrayContaining(["Read", "Bash", "WebFetch(domain:api.github.com)", "mcp__filesystem__read_file", "mcp__filesystem__echo", "mcp__remote__echo"]));
+  expect(s.permissions.allow).not.toContain("WebSearch");
+  expect(s.permissions.disableBypassPermissionsMode).toBe("disable");
+  expect(s.allowManagedHooksOnly).toBe(true);
+  expect(s.allowManagedPermissionRulesOnly).toBe(true);
+  expect(s.hooks.PreToolUse[0].hooks[0]).toEqual({ type: "command", command: "/opt/tappass/bin/tappass-agent hook claude-code", timeout: 10 });
+  expect(s.allowedMcpServers).toEqual([{ serverName: "filesystem" }, { serverName: "remote" }]);
+  expect(s.env.ANTHROPIC_BASE_URL).toBe("http://127.0.0.1:40001");
+  expect(JSON.stringify(s)).not.toMatch(/sk-|api_key/i);
+  const mcp = JSON.parse(f.find((x) => x.path.endsWith("mcp.json"))!.content);
+  expect(mcp.mcpServers.filesystem.command).toBe("/opt/tappass/bin/tappass");
+  expect(mcp.mcpServers.remote).toEqual({ type: "http", url: "http://127.0.0.1:40002/mcp" });
+});
+
+test("codex: valid TOML pointing at the gateway, MCP tools enabled/disabled per policy", () => {
+  const f = providers.codex!.render(policy, caps);
+  const cfg = Bun.TOML.parse(f.find((x) => x.path === "codex/config.toml")!.content) as Record<string, any>;
+  expect(cfg.model_provider).toBe("tappass");
+  expect(cfg.model_providers.tappass.base_url).toBe("http://127.0.0.1:40001/v1");
+  expect(cfg.sandbox_mode).toBe("workspace-write");
+  expect(cfg.sandbox_workspace_write.writable_roots).toEqual(["/tmp/build-cache", "/work/repo"]);
+  expect(cfg.mcp_servers.filesystem.enabled_tools).toEqual(["echo", "read_file"]);
+  expect(cfg.mcp_servers.filesystem.disabled_tools).toEqual(["send_email", "write_file"]);
+  const req = Bun.TOML.parse(f.find((x) => x.path === "codex/requirements.toml")!.content) as Record<string, any>;
+  expect(req.allowed_sandbox_modes).toEqual(["read-only", "workspace-write"]);
+});
+
+test("gemini-cli: policy TOML denies dangerous shell patterns and denied paths above allows", () => {
+  const f = providers["gemini-cli"]!.render(policy, caps);
+  const pol = Bun.TOML.parse(f.find((x) => x.path.endsWith("policy.toml"))!.content) as { rule: Array<Record<string, any>> };
+  const rmRule = pol.rule.find((r) => r.toolName === "run_shell_command" && r.decision === "deny");
+  expect(new RegExp(rmRule!.argsPattern).test('{"command":"rm -rf /home"}')).toBe(true);
+  expect(pol.rule.some((r) => r.toolName === "google_web_search" && r.decision === "deny")).toBe(true);
+  expect(pol.rule.at(-1)).toEqual({ toolName: "*", decision: "deny", priority: 1 });
+  const s = JSON.parse(f.find((x) => x.path.endsWith("settings.json"))!.content);
+  expect(s.tools.exclude).toContain("google_web_search");
+});
+
+test("openshell, nono, monty and langchain-sdk carry the filesystem, network, interpreter and tool aspects", () => {
+  const os = parseYaml(providers.openshell!.render(policy, caps)[0]!.content);
+  expect(os.filesystem_policy.deny).toContain("/home/dev/.ssh");
+  expect(os.network_policies.allowed.endpoints).toContainEqual({ host: "api.github.com", port: 443 });
+  const flags = providers.nono!.render(policy, caps)[0]!.content.trim().split("\n");
+  expect(flags).toEqual(["--allow", "/tmp/build-cache", "--allow", "/work/repo", "--read", "/usr/share/dict"]);
+  const m = JSON.parse(providers.monty!.render(policy, caps)[0]!.content);
+  expect(m).toMatchObject({ external_functions: ["log", "now", "sha256"], limits: { max_memory_bytes: 64 * 1024 * 1024, max_duration_ms: 2000 } });
+  const l = JSON.parse(providers["langchain-sdk"]!.render(policy, caps)[0]!.content);
+  expect(l.tools.constraints).toEqual([{ tool: "create_refund", param: "slot:amount", op: "max", value: 100 }]);
+});
