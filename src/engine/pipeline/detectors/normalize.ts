@@ -1,0 +1,305 @@
+/**
+ * Text normalisation for injection / jailbreak detection.
+ *
+ * Attackers hide instructions from keyword rules with look-alike letters (Cyrillic "о" for
+ * Latin "o"), fullwidth forms, zero-width joiners, Unicode tag characters ("ASCII smuggling"),
+ * leetspeak ("1gn0r3"), spaced letters ("i g n o r e"), and encodings (base64, hex, rot13).
+ * `normalize` folds all of that into lower-case plain text and keeps, for every character of the
+ * result, the offset of the ORIGINAL character it came from, so findings point into the input.
+ * `views` adds decoded copies of suspicious encoded spans; a finding inside a decoded view is
+ * reported on the whole encoded span.
+ */
+
+export interface View {
+  /** Normalised text (lower-case, folded). */
+  text: string;
+  /** map[i] = offset in the original text of normalised char i; map[text.length] = end. */
+  map: Int32Array;
+  /** plain: the input itself; others: a decoded span (offsets then cover that span only). */
+  kind: "plain" | "base64" | "hex" | "rot13" | "tags";
+  /** For decoded views: the span of the encoded text in the original input. */
+  start: number;
+  end: number;
+  /** True when normalisation had to undo an obfuscation (confusables, zero-width, tags, leet). */
+  obfuscated: boolean;
+}
+
+/** Cyrillic / Greek / other look-alikes of Latin letters (lower-case targets). */
+const CONFUSABLES: Record<string, string> = {
+  // Cyrillic
+  а: "a", в: "b", е: "e", ё: "e", к: "k", м: "m", н: "h", о: "o", р: "p", с: "c", т: "t", у: "y", х: "x",
+  ѕ: "s", і: "i", ї: "i", ј: "j", ԁ: "d", ԛ: "q", ԝ: "w", һ: "h", ӏ: "l", ɡ: "g", ո: "n", ս: "u",
+  А: "a", В: "b", Е: "e", Ё: "e", К: "k", М: "m", Н: "h", О: "o", Р: "p", С: "c", Т: "t", У: "y", Х: "x",
+  Ѕ: "s", І: "i", Ї: "i", Ј: "j", Ԁ: "d", Ԛ: "q", Ԝ: "w", Һ: "h", Ӏ: "l",
+  // Greek
+  α: "a", β: "b", ε: "e", η: "n", ι: "i", κ: "k", ν: "v", ο: "o", ρ: "p", τ: "t", υ: "u", χ: "x", ω: "w",
+  Α: "a", Β: "b", Ε: "e", Ζ: "z", Η: "h", Ι: "i", Κ: "k", Μ: "m", Ν: "n", Ο: "o", Ρ: "p", Τ: "t", Υ: "y", Χ: "x",
+  // Latin extensions and symbols that NFKC keeps
+  ı: "i", ȷ: "j", ł: "l", ø: "o", đ: "d", ħ: "h", ŧ: "t", ƅ: "b", ɑ: "a", ɩ: "i", ʀ: "r", ʏ: "y", ᴀ: "a",
+  ᴄ: "c", ᴅ: "d", ᴇ: "e", ᴊ: "j", ᴋ: "k", ᴍ: "m", ᴏ: "o", ᴘ: "p", ᴛ: "t", ᴜ: "u", ᴠ: "v", ᴡ: "w", ᴢ: "z",
+};
+
+/** Leetspeak digits and symbols, folded only inside tokens that also hold letters. */
+const LEET: Record<string, string> = { "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", $: "s" };
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+function isZeroWidth(cp: number): boolean {
+  return (
+    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2060 && cp <= 0x2064) || cp === 0xfeff || cp === 0x00ad || cp === 0x180e ||
+    cp === 0x034f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || (cp >= 0xfe00 && cp <= 0xfe0f)
+  );
+}
+
+class Builder {
+  out: string[] = [];
+  map: number[] = [];
+  push(s: string, origin: number) {
+    for (let k = 0; k < s.length; k++) {
+      this.out.push(s[k] as string);
+      this.map.push(origin);
+    }
+  }
+}
+
+/** Fold one string into a normalised view (lower-case, NFKC, confusables, invisible chars dropped). */
+export function normalize(input: string, base = 0): View {
+  let obfuscated = false;
+  const b = new Builder();
+  if (!NON_ASCII.test(input)) {
+    const lower = input.toLowerCase();
+    for (let i = 0; i < lower.length; i++) {
+      b.out.push(lower[i] as string);
+      b.map.push(base + i);
+    }
+  } else {
+    // Fold confusables when the text is mostly Latin, or inside tokens that mix scripts.
+    let latin = 0;
+    let other = 0;
+    for (let i = 0; i < input.length && i < 4096; i++) {
+      const c = input.charCodeAt(i);
+      if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) latin++;
+      else if (c >= 0x370 && c <= 0x52f) other++;
+    }
+    const foldAll = latin >= other;
+    for (let i = 0; i < input.length; i++) {
+      const cp = input.codePointAt(i) as number;
+      const width = cp > 0xffff ? 2 : 1;
+      const origin = base + i;
+      if (cp < 0x80) {
+        b.out.push(String.fromCharCode(cp).toLowerCase());
+        b.map.push(origin);
+      } else if (isZeroWidth(cp)) {
+        obfuscated = true;
+      } else if (cp >= 0xe0000 && cp <= 0xe007f) {
+        // Unicode tag characters: invisible, but a model reads them as ASCII. Decode.
+        obfuscated = true;
+        if (cp >= 0xe0020 && cp <= 0xe007e) b.push(String.fromCharCode(cp - 0xe0000).toLowerCase(), origin);
+      } else {
+        const ch = String.fromCodePoint(cp);
+        let folded = CONFUSABLES[ch];
+        if (folded !== undefined && !foldAll && !mixedToken(input, i)) folded = undefined;
+        if (folded === undefined) {
+          const nf = ch.normalize("NFKC");
+          folded = nf === ch ? ch.toLowerCase() : nf.toLowerCase();
+          const again = folded.length === 1 ? CONFUSABLES[folded] : undefined;
+          if (again !== undefined && (foldAll || mixedToken(input, i))) folded = again;
+          // NFKC can yield combining marks (e.g. "é" stays composed, but "ﬁ" -> "fi"): keep it.
+          if (nf !== ch && folded !== ch.toLowerCase() && /[\x21-\x7e]/.test(folded)) obfuscated = true;
+        } else obfuscated = true;
+        b.push(folded, origin);
+      }
+      if (width === 2) i++;
+    }
+  }
+  let text = b.out.join("");
+  let map = b.map;
+  map.push(base + input.length);
+  // Leetspeak and spaced-out letters, only where they plausibly hide words.
+  const leet = foldLeet(text, map);
+  if (leet) {
+    text = leet.text;
+    map = leet.map;
+    obfuscated = true;
+  }
+  const spaced = joinSpacedLetters(text, map);
+  if (spaced) {
+    text = spaced.text;
+    map = spaced.map;
+    obfuscated = true;
+  }
+  return { text, map: Int32Array.from(map), kind: "plain", start: base, end: base + input.length, obfuscated };
+}
+
+/** True when the word around position i also holds ASCII letters (mixed-script token). */
+function mixedToken(s: string, i: number): boolean {
+  let a = i;
+  while (a > 0 && i - a < 40 && /\S/.test(s[a - 1] as string)) a--;
+  let z = i;
+  while (z < s.length && z - i < 40 && /\S/.test(s[z] as string)) z++;
+  return /[A-Za-z]/.test(s.slice(a, z));
+}
+
+const LEET_TOKEN = /[a-z0-9@$]{3,40}/g;
+
+function foldLeet(text: string, map: number[]): { text: string; map: number[] } | null {
+  if (!/[a-z][0-9@$]|[0-9@$][a-z]/.test(text)) return null;
+  let changed = false;
+  const chars = text.split("");
+  LEET_TOKEN.lastIndex = 0;
+  for (let m = LEET_TOKEN.exec(text); m !== null; m = LEET_TOKEN.exec(text)) {
+    const tok = m[0];
+    let letters = 0;
+    let leet = 0;
+    for (const c of tok) {
+      if (c >= "a" && c <= "z") letters++;
+      else if (LEET[c] !== undefined) leet++;
+    }
+    // A word with letters and a few leet symbols ("1gn0r3", "pr0mpt"); not hex, not versions.
+    if (letters < 2 || leet === 0 || leet > letters + 1) continue;
+    if (/^[0-9a-f]+$/.test(tok) && tok.length >= 8) continue;
+    if (/^[a-z]+[0-9]{2,}$/.test(tok)) continue; // identifiers like "python39", "windows10"
+    for (let k = 0; k < tok.length; k++) {
+      const r = LEET[tok[k] as string];
+      if (r !== undefined) {
+        chars[m.index + k] = r;
+        changed = true;
+      }
+    }
+  }
+  return changed ? { text: chars.join(""), map } : null;
+}
+
+/** "i g n o r e" / "i.g.n.o.r.e" -> "ignore" for runs of 4+ single letters. */
+const SPACED = /(?<![a-z])[a-z](?:[ .\-_*][a-z]){3,60}(?![a-z])/g;
+
+function joinSpacedLetters(text: string, map: number[]): { text: string; map: number[] } | null {
+  SPACED.lastIndex = 0;
+  if (!SPACED.test(text)) return null;
+  SPACED.lastIndex = 0;
+  let out = "";
+  const outMap: number[] = [];
+  let last = 0;
+  for (let m = SPACED.exec(text); m !== null; m = SPACED.exec(text)) {
+    // Keep ordinary sequences like "a b c d" only when it spells 5+ letters.
+    if (m[0].length < 9) continue;
+    for (let k = last; k < m.index; k++) {
+      out += text[k];
+      outMap.push(map[k] as number);
+    }
+    for (let k = 0; k < m[0].length; k += 2) {
+      out += m[0][k];
+      outMap.push(map[m.index + k] as number);
+    }
+    last = m.index + m[0].length;
+  }
+  if (last === 0) return null;
+  for (let k = last; k < text.length; k++) {
+    out += text[k];
+    outMap.push(map[k] as number);
+  }
+  outMap.push(map[text.length] as number);
+  return { text: out, map: outMap };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoded views
+
+const B64_SPAN = /(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{20,8192}={0,2}(?![A-Za-z0-9+/=_-])/g;
+const HEX_SPAN = /(?<![0-9A-Fa-f])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[ :]?){12,4096}(?![0-9A-Fa-f])/g;
+const ROT13_HINT = /rot[\s_-]?13|caesar|decode|decipher|unscramble|cipher/i;
+
+function printableRatio(s: string): number {
+  if (s.length === 0) return 0;
+  let ok = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 32 && c < 127) || c === 10 || c === 13 || c === 9) ok++;
+  }
+  return ok / s.length;
+}
+
+function looksLikeWords(s: string): boolean {
+  return printableRatio(s) > 0.95 && /[a-zA-Z]{3,}[^a-zA-Z]+[a-zA-Z]{2,}/.test(s) && (s.match(/ /g)?.length ?? 0) >= 2;
+}
+
+export function decodeBase64(s: string): string | null {
+  try {
+    const std = s.replace(/-/g, "+").replace(/_/g, "/");
+    const padded = std + "===".slice((std.length + 3) % 4);
+    return Buffer.from(padded, "base64").toString("latin1");
+  } catch {
+    return null;
+  }
+}
+
+export function rot13(s: string): string {
+  return s.replace(/[a-zA-Z]/g, (c) => {
+    const b = c <= "Z" ? 65 : 97;
+    return String.fromCharCode(((c.charCodeAt(0) - b + 13) % 26) + b);
+  });
+}
+
+/** A decoded view: its text carries the whole encoded span as the origin of every char. */
+function spanView(decoded: string, start: number, end: number, kind: View["kind"]): View {
+  const v = normalize(decoded);
+  const map = new Int32Array(v.text.length + 1).fill(start);
+  map[v.text.length] = end;
+  return { text: v.text, map, kind, start, end, obfuscated: true };
+}
+
+/** Decoded copies of suspicious encoded spans (base64, hex, rot13), each ≤ 32 views. */
+export function decodedViews(input: string): View[] {
+  const out: View[] = [];
+  if (input.length >= 20) {
+    B64_SPAN.lastIndex = 0;
+    for (let m = B64_SPAN.exec(input); m !== null && out.length < 32; m = B64_SPAN.exec(input)) {
+      const tok = m[0];
+      // Real base64 of prose mixes cases and digits; skip identifiers and paths.
+      if (!/[a-z]/.test(tok) || !/[A-Z]/.test(tok)) continue;
+      const dec = decodeBase64(tok);
+      if (dec && looksLikeWords(dec)) out.push(spanView(dec, m.index, m.index + tok.length, "base64"));
+    }
+    HEX_SPAN.lastIndex = 0;
+    for (let m = HEX_SPAN.exec(input); m !== null && out.length < 32; m = HEX_SPAN.exec(input)) {
+      const hex = m[0].replace(/\\x|0x|[ :]/g, "");
+      if (hex.length % 2 !== 0) continue;
+      const dec = Buffer.from(hex, "hex").toString("latin1");
+      if (looksLikeWords(dec)) out.push(spanView(dec, m.index, m.index + m[0].trimEnd().length, "hex"));
+    }
+  }
+  if (ROT13_HINT.test(input) && input.length <= 65536) {
+    const v = normalize(rot13(input));
+    out.push({ ...v, kind: "rot13" });
+  }
+  return out;
+}
+
+/** The plain normalised view followed by decoded views. */
+export function views(input: string): View[] {
+  return [normalize(input), ...decodedViews(input)];
+}
+
+/** Map a [start, end) span of a view back to the original text. */
+export function toOriginal(view: View, start: number, end: number): { start: number; end: number } {
+  const s = view.map[Math.min(start, view.text.length)] as number;
+  const lastChar = end > start ? (view.map[Math.min(end - 1, view.text.length)] as number) : s;
+  let e = view.map[Math.min(end, view.text.length)] as number;
+  if (view.kind !== "plain" && view.kind !== "rot13") return { start: view.start, end: view.end };
+  // The end is one past the last source char (that char may be a surrogate pair).
+  if (e <= lastChar) e = lastChar + 1;
+  return { start: s, end: Math.max(e, s) };
+}
+
+/** Shannon entropy in bits per character. */
+export function shannon(s: string): number {
+  if (s.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const c of s) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let h = 0;
+  for (const n of counts.values()) {
+    const p = n / s.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
