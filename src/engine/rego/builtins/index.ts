@@ -4,9 +4,23 @@
  */
 import type { BuiltinDef } from "./registry.ts";
 import { builtins as core } from "./core.ts";
+import { builtins as regexBuiltins } from "./regex.ts";
+import { builtins as encodingBuiltins } from "./encoding.ts";
+import { builtins as unitsBuiltins } from "./units.ts";
+import { builtins as bitsBuiltins } from "./bits.ts";
+import { builtins as semverBuiltins } from "./semver.ts";
+import { builtins as uuidBuiltins } from "./uuid.ts";
+import { builtins as netBuiltins } from "./net.ts";
 
 const all: BuiltinDef[][] = [
   core,
+  regexBuiltins,
+  encodingBuiltins,
+  unitsBuiltins,
+  bitsBuiltins,
+  semverBuiltins,
+  uuidBuiltins,
+  netBuiltins,
 ];
 
 export const BUILTINS: Map<string, BuiltinDef> = new Map();
