@@ -128,3 +128,12 @@ export interface GovernedCall {
 }
 
 export type CallInit = Partial<CallContext> & Pick<CallContext, "surface" | "agent" | "session_id">;
+
+/** What createPipeline() (./index.ts) returns: one per Compiled Policy, shared by many calls. */
+export interface Pipeline {
+  readonly policy: import("../policy/types.ts").CompiledPolicyPayload;
+  begin(init: CallInit): GovernedCall;
+  /** Swap in a newer signed policy (live updates); calls already begun keep theirs. */
+  setEnvelope(env: import("../policy/types.ts").CompiledPolicyEnvelope): void;
+  stepTimings(): Record<string, { count: number; p50_ms: number; p99_ms: number }>;
+}
