@@ -3,6 +3,7 @@
  * A static table (no discovery at run time); adding a detector is one import and one entry.
  */
 import { TapPassError } from "../../errors.ts";
+import { piiDetector } from "./pii.ts";
 import { secretsDetector } from "./secrets.ts";
 import type { DetectOptions, Detector, Finding } from "./types.ts";
 
@@ -10,6 +11,7 @@ export type { DetectOptions, Detector, Finding } from "./types.ts";
 
 export const detectors: Record<string, Detector> = {
   [secretsDetector.name]: secretsDetector,
+  [piiDetector.name]: piiDetector,
 };
 
 export type ScanDecision = "allow" | "redact" | "block";
