@@ -1,0 +1,81 @@
+/**
+ * Plumbing between the sandbox's network namespace and the host, over unix sockets (the only
+ * thing that crosses a network namespace boundary through the filesystem):
+ *
+ *   agent ─TCP 127.0.0.1:P (netns)─▶ bridge (inside) ─unix sockDir/*.sock─▶ governor (host)
+ *          ─▶ egress proxy, or ─TCP 127.0.0.1:P (host)─▶ gateway / broker
+ *
+ * Inside a fresh namespace 127.0.0.1 is the namespace's own loopback, so the gateway and
+ * broker ports are bridged on the same numbers and the agent's base URLs stay unchanged.
+ * The in-namespace listeners are created by `__exec` before the bridge starts (so an early
+ * connect waits in the backlog) and handed over as file descriptors.
+ */
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+
+export interface BridgeListener {
+  /** An already-listening socket passed in (preferred), or a port to listen on. */
+  fd?: number;
+  port?: number;
+  /** The unix socket every connection is forwarded to. */
+  unix: string;
+}
+
+function splice(a: Socket, b: Socket): void {
+  a.pipe(b);
+  b.pipe(a);
+  const end = () => {
+    a.destroy();
+    b.destroy();
+  };
+  a.on("error", end);
+  b.on("error", end);
+  a.on("close", end);
+  b.on("close", end);
+}
+
+/** Inside the namespace: accept on loopback, forward to a unix socket. */
+export async function startBridge(listeners: BridgeListener[]): Promise<Server[]> {
+  return Promise.all(
+    listeners.map(
+      (l) =>
+        new Promise<Server>((resolve, reject) => {
+          const s = createServer((c) => splice(c, connect({ path: l.unix })));
+          s.once("error", reject);
+          if (l.fd !== undefined) s.listen({ fd: l.fd }, () => resolve(s));
+          else s.listen({ port: l.port ?? 0, host: "127.0.0.1" }, () => resolve(s));
+        }),
+    ),
+  );
+}
+
+export const portSocket = (sockDir: string, port: number) => join(sockDir, `port-${port}.sock`);
+export const egressSocket = (sockDir: string) => join(sockDir, "egress.sock");
+
+/** On the host: one unix socket per bridged port, forwarding to 127.0.0.1:port. */
+export async function startPortForwarders(sockDir: string, ports: number[]): Promise<{ close(): Promise<void> }> {
+  const servers: Server[] = [];
+  const sockets = new Set<Socket>();
+  for (const port of ports) {
+    const path = portSocket(sockDir, port);
+    rmSync(path, { force: true });
+    const s = createServer((c) => {
+      const up = connect({ port, host: "127.0.0.1" });
+      sockets.add(c);
+      c.on("close", () => sockets.delete(c));
+      splice(c, up);
+    });
+    await new Promise<void>((res, rej) => {
+      s.once("error", rej);
+      s.listen({ path }, () => res());
+    });
+    servers.push(s);
+  }
+  return {
+    close: async () => {
+      for (const c of sockets) c.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
+}
