@@ -1,0 +1,157 @@
+/**
+ * The append path: group commit into SQLite (WAL). Appends that arrive within `groupCommitMs`
+ * are written in ONE `BEGIN IMMEDIATE` transaction that reads the chain's tail, links, hashes,
+ * signs and inserts every row, and moves the signed head — so several processes (gateway,
+ * broker, hook processes) appending to the same state.db keep one valid chain. `append`
+ * resolves only after COMMIT: an acknowledged row survives a crash of the process (kill -9).
+ */
+import type { Keys } from "../crypto/keys.ts";
+import { internalError } from "../errors.ts";
+import type { Db } from "../store/db.ts";
+import { GENESIS_HASH, contentOf, headSigningBytes, headerOf, rowHash, rowSigningBytes, sha256hex } from "./chain.ts";
+import { makeSigner, type Signer } from "./signer.ts";
+import type { AuditRow, AuditRowInput } from "./types.ts";
+
+export interface AuditLog {
+  /** Appends one row; resolves once it is committed (durable). */
+  append(row: AuditRowInput): Promise<AuditRow>;
+  /** Resolves when everything queued so far is committed. */
+  flush(): Promise<void>;
+  readonly db: Db;
+  readonly kid: string;
+  close(): Promise<void>;
+}
+
+export interface AuditLogOptions {
+  /** How long to gather appends into one transaction (default 1 ms; 0 = next tick). */
+  groupCommitMs?: number;
+  /** Largest batch per transaction (default 2000). */
+  maxBatch?: number;
+}
+
+interface Pending {
+  input: AuditRowInput;
+  resolve: (r: AuditRow) => void;
+  reject: (e: unknown) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const isBusy = (e: unknown) => /SQLITE_BUSY|database is locked/i.test(String((e as { code?: string })?.code ?? "") + String((e as Error)?.message ?? ""));
+
+export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): AuditLog {
+  const signer = makeSigner(keys.ed25519);
+  const windowMs = opts.groupCommitMs ?? 1;
+  const maxBatch = opts.maxBatch ?? 2000;
+  let queue: Pending[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> | undefined;
+  let closed = false;
+
+  const schedule = () => {
+    if (timer || running) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      running = drain().finally(() => {
+        running = undefined;
+        if (queue.length) schedule();
+      });
+    }, windowMs);
+  };
+
+  async function drain(): Promise<void> {
+    while (queue.length) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      let attempt = 0;
+      for (;;) {
+        try {
+          const rows = writeBatch(db, signer, batch.map((p) => p.input));
+          batch.forEach((p, i) => p.resolve(rows[i] as AuditRow));
+          break;
+        } catch (e) {
+          // Another process holds the write lock past busy_timeout: back off and retry.
+          if (isBusy(e) && attempt++ < 50) {
+            await sleep(5 + Math.random() * 20);
+            continue;
+          }
+          for (const p of batch) p.reject(e);
+          break;
+        }
+      }
+    }
+  }
+
+  return {
+    db,
+    kid: signer.kid,
+    append(input) {
+      if (closed) return Promise.reject(internalError("audit log is closed"));
+      return new Promise<AuditRow>((resolve, reject) => {
+        queue.push({ input, resolve, reject });
+        if (queue.length >= maxBatch && timer) {
+          clearTimeout(timer);
+          timer = undefined;
+          running = drain().finally(() => {
+            running = undefined;
+            if (queue.length) schedule();
+          });
+        } else schedule();
+      });
+    },
+    async flush() {
+      while (queue.length || timer || running) {
+        if (running) await running;
+        else await sleep(windowMs + 1);
+      }
+    },
+    async close() {
+      closed = true;
+      await this.flush();
+    },
+  };
+}
+
+const INSERT = `INSERT INTO audit_log (seq, ts, trace_id, session_id, agent_id, sandbox_id, policy_version, surface, decision,
+  content, content_digest, erased, prev_hash, row_hash, kid, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`;
+
+/** One transaction: read the tail, chain + sign + insert every row, move the signed head. */
+export function writeBatch(db: Db, signer: Signer, inputs: AuditRowInput[]): AuditRow[] {
+  const prepared = inputs.map((input) => {
+    const content = contentOf(input);
+    return { input, content, digest: sha256hex(content), ts: input.ts ?? new Date().toISOString() };
+  });
+  return db.transaction(() => {
+    const tail = db.prepare<{ seq: number; row_hash: string }>("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1").get();
+    let seq = tail?.seq ?? 0;
+    let prev = tail?.row_hash ?? GENESIS_HASH;
+    const ins = db.prepare(INSERT);
+    const out: AuditRow[] = [];
+    for (const p of prepared) {
+      seq++;
+      const i = p.input;
+      const base = {
+        seq,
+        ts: p.ts,
+        trace_id: i.trace_id,
+        session_id: i.session_id ?? null,
+        agent_id: i.agent_id ?? null,
+        sandbox_id: i.sandbox_id ?? null,
+        policy_version: i.policy_version ?? null,
+        surface: i.surface,
+        decision: i.decision,
+        kid: signer.kid,
+      };
+      const hash = rowHash(prev, headerOf(base), p.digest);
+      const signature = signer.sign(rowSigningBytes(hash));
+      ins.run(seq, base.ts, base.trace_id, base.session_id, base.agent_id, base.sandbox_id, base.policy_version, base.surface, base.decision,
+        p.content, p.digest, prev, hash, signer.kid, signature);
+      out.push({ ...base, step_decisions: i.step_decisions, meta: i.meta, content_digest: p.digest, prev_hash: prev, row_hash: hash, signature });
+      prev = hash;
+    }
+    const headSig = signer.sign(headSigningBytes(seq, prev));
+    db.prepare(
+      "INSERT INTO audit_head (id, seq, row_hash, kid, signature) VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, row_hash = excluded.row_hash, kid = excluded.kid, signature = excluded.signature",
+    ).run(seq, prev, signer.kid, headSig);
+    return out;
+  });
+}
