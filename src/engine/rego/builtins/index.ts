@@ -11,6 +11,7 @@ import { builtins as bitsBuiltins } from "./bits.ts";
 import { builtins as semverBuiltins } from "./semver.ts";
 import { builtins as uuidBuiltins } from "./uuid.ts";
 import { builtins as netBuiltins } from "./net.ts";
+import { builtins as timeBuiltins } from "./time.ts";
 
 const all: BuiltinDef[][] = [
   core,
@@ -21,6 +22,7 @@ const all: BuiltinDef[][] = [
   semverBuiltins,
   uuidBuiltins,
   netBuiltins,
+  timeBuiltins,
 ];
 
 export const BUILTINS: Map<string, BuiltinDef> = new Map();
