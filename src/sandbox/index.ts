@@ -19,7 +19,7 @@ import { egressSocket, startPortForwarders } from "./bridge.ts";
 import { landlockAbi } from "./landlock.ts";
 import { bwrapArgs, findBwrap, userNamespacesAvailable } from "./netns.ts";
 import { seccompAvailable } from "./seccomp.ts";
-import { proxyEnv, type SandboxSpec } from "./spec.ts";
+import { DEFAULT_DENY, expandGlob, proxyEnv, type SandboxSpec } from "./spec.ts";
 import type { InnerSpec } from "./inner.ts";
 
 export type { SandboxSpec } from "./spec.ts";
@@ -153,6 +153,7 @@ export async function spawnConfined(spec: SandboxSpec, argv: string[], opts: Spa
 
     const inner: InnerSpec = {
       ...spec,
+      fs: { ...spec.fs, deny: [...new Set([...spec.fs.deny, ...DEFAULT_DENY.flatMap((p) => expandGlob(p))])] },
       env: opts.setProxyEnv === false ? spec.env : { ...spec.env, ...proxyEnv(spec.egress.proxy_port) },
       connect_tcp_ports: [...new Set([...spec.connect_tcp_ports, spec.egress.proxy_port])],
       self: innerCommand(),

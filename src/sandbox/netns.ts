@@ -14,7 +14,7 @@
  * agent, having no capabilities, gets EACCES. inner.ts re-checks every mask before execve.
  */
 import { existsSync, realpathSync, statSync } from "node:fs";
-import { sep } from "node:path";
+import { dirname, sep } from "node:path";
 import { isBeneath, type SandboxSpec } from "./spec.ts";
 
 export interface BwrapPlan {
@@ -51,16 +51,39 @@ export function bwrapArgs(spec: SandboxSpec, opts: { sockDir: string; maskFile: 
   const underDeny = (p: string) => denies.some((d) => isBeneath(p, d));
   const exposures = [opts.sockDir, spec.keyring_path].map((p) => (p ? real(p) : null)).filter((p): p is string => p !== null);
 
-  // Writable trees (the root bind is read-only), then read-only trees hidden by the private /tmp.
-  for (const p of spec.fs.read_write.map(real)) {
-    if (p && p !== "/" && !underDeny(p)) a.push("--bind", p, p);
-  }
-  if (spec.private_tmp) {
-    for (const p of spec.fs.read_only.map(real)) {
-      if (p && isBeneath(p, "/tmp") && !underDeny(p) && !spec.fs.read_write.some((w) => isBeneath(p, w))) a.push("--ro-bind", p, p);
+  // Directories bwrap has to create on the private /tmp get the host's modes (bwrap's own
+  // default, 0700, would lock a dropped uid out of its own workspace).
+  const made = new Set<string>();
+  const parents = (p: string) => {
+    if (!spec.private_tmp || !isBeneath(p, "/tmp")) return;
+    const chain: string[] = [];
+    for (let d = dirname(p); d !== "/tmp" && d !== "/" && !made.has(d); d = dirname(d)) chain.unshift(d);
+    for (const d of chain) {
+      made.add(d);
+      const mode = (statSync(d).mode & 0o7777).toString(8).padStart(4, "0");
+      a.push("--perms", mode, "--dir", d);
     }
-    const cwd = real(spec.cwd);
-    if (cwd && isBeneath(cwd, "/tmp") && !underDeny(cwd) && !spec.fs.read_write.some((w) => isBeneath(cwd, w))) a.push("--ro-bind", cwd, cwd);
+  };
+
+  // Binds, outermost first so a nested bind is not hidden by its parent's: writable trees (the
+  // root bind is read-only); read-only trees on the private /tmp or nested in a writable tree
+  // (Landlock rights only add up, so "read-only inside read-write" needs the mount); the cwd.
+  const binds: Array<{ path: string; ro: boolean }> = [];
+  const rw = spec.fs.read_write.map(real).filter((p): p is string => p !== null && p !== "/" && !underDeny(p));
+  for (const p of rw) binds.push({ path: p, ro: false });
+  for (const p of spec.fs.read_only.map(real)) {
+    if (!p || underDeny(p)) continue;
+    const nestedInRw = rw.some((w) => isBeneath(p, w) && p !== w);
+    const onTmp = spec.private_tmp && isBeneath(p, "/tmp") && !rw.some((w) => isBeneath(p, w));
+    if (nestedInRw || onTmp) binds.push({ path: p, ro: true });
+  }
+  const cwd = real(spec.cwd);
+  if (cwd && spec.private_tmp && isBeneath(cwd, "/tmp") && !underDeny(cwd) && !binds.some((b) => isBeneath(cwd, b.path))) binds.push({ path: cwd, ro: true });
+  const depth = (p: string) => p.split(sep).length;
+  for (const b of binds.sort((x, y) => depth(x.path) - depth(y.path))) {
+    parents(b.path);
+    made.add(b.path);
+    a.push(b.ro ? "--ro-bind" : "--bind", b.path, b.path);
   }
 
   // Masks: outermost denied paths only (an inner one is already covered).
@@ -69,6 +92,8 @@ export function bwrapArgs(spec: SandboxSpec, opts: { sockDir: string; maskFile: 
   const sorted = [...new Set(denies)].sort((x, y) => x.length - y.length);
   for (const d of sorted) {
     if (d === "/" || masked.some((m) => isBeneath(d, m.path))) continue;
+    // On the private /tmp only bound paths exist; a denied path elsewhere there is already gone.
+    if (spec.private_tmp && isBeneath(d, "/tmp") && ![...spec.fs.read_only, ...spec.fs.read_write].some((r) => isBeneath(d, r))) continue;
     const st = statSync(d);
     if (st.isDirectory()) {
       // A directory that must still lead to an exposed path (the keyring, the bridge sockets)
@@ -84,7 +109,10 @@ export function bwrapArgs(spec: SandboxSpec, opts: { sockDir: string; maskFile: 
   }
 
   // Exposed paths: the bridge's socket directory and the keyring, always read-only.
-  for (const e of exposures) a.push("--ro-bind", e, e);
+  for (const e of exposures) {
+    if (!masked.some((m) => isBeneath(e, m.path))) parents(e);
+    a.push("--ro-bind", e, e);
+  }
   for (const d of remount) a.push("--remount-ro", d);
 
   a.push("--chdir", spec.cwd, "--");
