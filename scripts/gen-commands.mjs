@@ -15,6 +15,7 @@ const TOPICS = {
   audit: "the hash-chained, signed audit log: tail, verify, export",
   eval: "adversarial evaluation of an agent under a policy",
   gateway: "the LLM gateway (OpenAI and Anthropic wire formats)",
+  hook: "a hook governor for harness hooks outside exec",
   host: "host persona: enroll a machine, start agents, keep policy in sync",
   keys: "the install's signing keys",
   mcp: "the MCP broker (stdio and Streamable HTTP)",

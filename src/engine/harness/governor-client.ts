@@ -1,0 +1,41 @@
+/**
+ * The agent side of the hook/policy channel: ask the governor (a loopback HTTP endpoint started
+ * by `tappass exec` or `tappass hook serve`) with the agent's capability token. The agent holds
+ * no signing key and writes no state, so every decision and audit row is made by the governor.
+ */
+import { readFileSync } from "node:fs";
+import { TapPassError } from "../errors.ts";
+import type { CompiledPolicyEnvelope } from "../policy/types.ts";
+import type { AgentEnv } from "./agent-env.ts";
+
+export async function askGovernor(env: AgentEnv, path: string, body?: unknown, timeoutMs = 8000): Promise<unknown> {
+  if (!env.hook_url || !env.token) {
+    throw new TapPassError("no_governor", "no TapPass governor for this agent (TAPPASS_HOOK_URL / TAPPASS_TOKEN unset)", 3, {
+      hint: "run the agent under `tappass exec -- …`, or start `tappass hook serve --agent NAME` and export what it prints",
+    });
+  }
+  const res = await fetch(`${env.hook_url}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { authorization: `Bearer ${env.token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const json = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+  if (!res.ok) throw new TapPassError(json?.error?.code ?? "governor_error", `governor answered ${res.status}: ${json?.error?.message ?? ""}`, 1);
+  return json;
+}
+
+/** The envelope the agent runs under: from the governor, else the read-only policy file. */
+export async function currentEnvelope(env: AgentEnv): Promise<CompiledPolicyEnvelope> {
+  if (env.hook_url && env.token) return (await askGovernor(env, "/policy")) as CompiledPolicyEnvelope;
+  if (env.policy_file) {
+    try {
+      return JSON.parse(readFileSync(env.policy_file, "utf8")) as CompiledPolicyEnvelope;
+    } catch (e) {
+      throw new TapPassError("policy_unreadable", `cannot read ${env.policy_file}: ${(e as Error).message}`, 3, { where: env.policy_file });
+    }
+  }
+  throw new TapPassError("no_policy", "this process has no TapPass policy (TAPPASS_HOOK_URL or TAPPASS_POLICY_FILE unset)", 3, {
+    hint: "run the agent under `tappass exec -- …`",
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * The governor's hook endpoint. Hooks run inside the agent's sandbox, where state is
+ * read-only; they ask the governor (this loopback server) instead, authenticated with the
+ * agent's capability token. The governor runs the pipeline and writes the audit row.
+ *   POST /hook/claude-code   body: Claude's PreToolUse JSON → Claude's hookSpecificOutput JSON
+ *   GET  /policy             the signed Compiled Policy envelope the agent runs under
+ */
+import type { Keys } from "../crypto/keys.ts";
+import { verifyToken } from "../crypto/tokens.ts";
+import type { CompiledPolicyEnvelope } from "../policy/types.ts";
+import type { Pipeline } from "../pipeline/types.ts";
+import { type ClaudeHookInput, type HookDecision, claudeHookOutput, decideClaudeHook } from "./claude-hook.ts";
+
+export interface HookServer {
+  url: string;
+  port: number;
+  decisions: HookDecision[];
+  close(): Promise<void>;
+}
+
+export function startHookServer(opts: { pipeline: Pipeline; envelope: CompiledPolicyEnvelope; keys: Keys; agent: string; sandbox_id?: string | null; port?: number }): HookServer {
+  const decisions: HookDecision[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: opts.port ?? 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      const token = (req.headers.get("authorization") ?? "").replace(/^Bearer\s+/i, "");
+      try {
+        const claims = await verifyToken(opts.keys, token);
+        if (claims.sub !== opts.agent) return Response.json({ error: { code: "token_invalid", message: "token is for another agent" } }, { status: 401 });
+      } catch (e) {
+        return Response.json({ error: { code: (e as { code?: string }).code ?? "token_invalid", message: (e as Error).message } }, { status: 401 });
+      }
+      if (req.method === "GET" && url.pathname === "/policy") return Response.json(opts.envelope);
+      if (req.method === "POST" && url.pathname === "/hook/claude-code") {
+        let input: ClaudeHookInput;
+        try {
+          input = (await req.json()) as ClaudeHookInput;
+        } catch {
+          return Response.json(claudeHookOutput({ decision: "deny", reason: "TapPass: hook input is not JSON; denied" }));
+        }
+        const d = await decideClaudeHook(opts.pipeline, input, { agent: opts.agent, sandbox_id: opts.sandbox_id });
+        decisions.push(d);
+        return Response.json(claudeHookOutput(d), { headers: d.trace_id ? { "x-tappass-trace-id": d.trace_id } : {} });
+      }
+      return Response.json({ error: { code: "not_found", message: `${req.method} ${url.pathname}` } }, { status: 404 });
+    },
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    port: server.port as number,
+    decisions,
+    close: async () => {
+      await server.stop(true);
+    },
+  };
+}
