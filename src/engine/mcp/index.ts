@@ -1,0 +1,65 @@
+/**
+ * The MCP broker's library API (used by `tappass mcp proxy` and `tappass exec`):
+ *
+ *   const b = await startHttpBroker({ envelope, db, keys, upstream: "http://127.0.0.1:3001/mcp" });
+ *   // point the agent at b.url; later: await b.close()
+ *
+ *   const code = await runStdioBroker({ envelope, db, keys, command: ["npx", "server"], stdin, stdout });
+ *
+ * Both govern every tools/list and tools/call with the one pipeline built from the signed
+ * Compiled Policy envelope; a bad or expired envelope fails in createPipeline (closed).
+ */
+import type { Keys } from "../crypto/keys.ts";
+import type { Pipeline } from "../pipeline/types.ts";
+import type { CompiledPolicyEnvelope } from "../policy/types.ts";
+import type { Db } from "../store/db.ts";
+import { Broker } from "./broker.ts";
+import { createGovernor } from "./govern.ts";
+import { serverByUrl } from "./registry.ts";
+import { serveHttp, type HttpBrokerHandle } from "./transports/http.ts";
+import type { ByteSink, ByteSource } from "./transports/lines.ts";
+import { ChildChannel, serverNameOf, serveStdio } from "./transports/stdio.ts";
+import { assertLoopbackUrl } from "./transports/upstream-http.ts";
+
+export interface BrokerBase {
+  envelope: CompiledPolicyEnvelope;
+  db: Db;
+  keys: Keys;
+  /** Server name for policy/discovery/audit (default: registered name, or derived from the command / URL). */
+  server?: string;
+  log?: (line: string) => void;
+}
+
+async function pipelineFor(o: BrokerBase): Promise<Pipeline> {
+  const { createPipeline } = await import("../pipeline/index.ts");
+  return createPipeline({ envelope: o.envelope, db: o.db, keys: o.keys });
+}
+
+const stderrLog = (line: string) => process.stderr.write(`${line}\n`);
+
+export async function startHttpBroker(o: BrokerBase & { upstream: string; port?: number }): Promise<HttpBrokerHandle> {
+  const url = assertLoopbackUrl(o.upstream);
+  const pipeline = await pipelineFor(o);
+  const log = o.log ?? stderrLog;
+  const broker = new Broker({ governor: createGovernor({ pipeline, db: o.db, log }), log });
+  const server = o.server ?? serverByUrl(o.db, o.upstream)?.name ?? `${url.hostname}:${url.port || (url.protocol === "https:" ? 443 : 80)}`;
+  return serveHttp({ broker, upstream: url.toString(), server, port: o.port, log });
+}
+
+export async function runStdioBroker(
+  o: BrokerBase & { command: string[]; stdin: ByteSource; stdout: ByteSink; env?: Record<string, string | undefined>; cwd?: string },
+): Promise<number> {
+  if (o.command.length === 0) throw new Error("runStdioBroker needs the MCP server's command");
+  const pipeline = await pipelineFor(o);
+  const log = o.log ?? stderrLog;
+  const broker = new Broker({ governor: createGovernor({ pipeline, db: o.db, log }), log });
+  const channel = new ChildChannel(o.command, o.server ?? serverNameOf(o.command), { env: o.env, cwd: o.cwd, log });
+  broker.bind(channel);
+  return serveStdio({ broker, channel, stdin: o.stdin, stdout: o.stdout, log });
+}
+
+export { Broker } from "./broker.ts";
+export { createGovernor } from "./govern.ts";
+export { ToolStore, toolHash } from "./discovery.ts";
+export { registerServer, listServers } from "./registry.ts";
+export type { HttpBrokerHandle } from "./transports/http.ts";

@@ -1,0 +1,65 @@
+/**
+ * The broker's moving parts: a Channel is one connection to an MCP server (a child process
+ * over stdio, an HTTP session, stateless HTTP); a ClientPeer is one client connected to the
+ * broker; the Governor decides what a client may see and call (./govern.ts).
+ */
+import type { JsonRpcId, JsonRpcMessage } from "./jsonrpc.ts";
+import type { Era, ServerIdentity } from "./protocol.ts";
+
+export interface Channel {
+  /** The server's name for policy, discovery and audit (registered name, or serverInfo.name). */
+  server: string;
+  /** What the upstream speaks, once known. */
+  era: Era | "unknown";
+  /** Set when the handshake-era `initialize` has completed on this channel (by a client or the broker). */
+  identity?: ServerIdentity;
+  /** Deliver a message upstream. Failures come back as error responses through onmessage. */
+  send(msg: JsonRpcMessage): void;
+  /** Set by the broker. `related`: the upstream request id whose response stream carried this message. */
+  onmessage: (msg: JsonRpcMessage, related?: JsonRpcId) => void;
+  close(): Promise<void>;
+}
+
+export interface ClientPeer {
+  readonly id: string;
+  /** The era the client speaks (from its first request). */
+  era?: Era;
+  channel: Channel;
+  /** Deliver to the client; `related` is the client request this message belongs to. */
+  send(msg: JsonRpcMessage, related?: JsonRpcId): void;
+}
+
+export interface Tool {
+  name: string;
+  description?: string;
+  inputSchema?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+/** The governed side of one tools/call. */
+export interface CallGate {
+  /** Set when the call is refused: the isError tool result the client gets instead. */
+  denied?: Record<string, unknown>;
+  /** The arguments to forward (rewritten when a step redacted them). */
+  args: Record<string, unknown>;
+  /** Inspect the result (indirect injection, secrets, PII); returns what the client gets. Writes the audit row. */
+  after(result: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** The call failed upstream (JSON-RPC error): write the audit row with that outcome. */
+  fail(error: { code: number; message: string }): Promise<void>;
+}
+
+export interface CallRequest {
+  server: string;
+  name: string;
+  args: Record<string, unknown>;
+  /** The tool as the server advertises it (undefined when it does not list it). */
+  tool: Tool | undefined;
+  session_id: string;
+}
+
+export interface Governor {
+  /** The tools a client may see: the same decision that gates calls, applied to one page of tools/list. */
+  filterTools(tools: Tool[], server: string): Tool[];
+  /** Gate one tools/call (before_call; the returned gate runs after_call). */
+  call(req: CallRequest): Promise<CallGate>;
+}
