@@ -3,6 +3,9 @@
  * A static table (no discovery at run time); adding a detector is one import and one entry.
  */
 import { TapPassError } from "../../errors.ts";
+import { exfilDetector } from "./exfil.ts";
+import { injectionDetector } from "./injection.ts";
+import { jailbreakDetector } from "./jailbreak.ts";
 import { piiDetector } from "./pii.ts";
 import { secretsDetector } from "./secrets.ts";
 import type { DetectOptions, Detector, Finding } from "./types.ts";
@@ -12,6 +15,9 @@ export type { DetectOptions, Detector, Finding } from "./types.ts";
 export const detectors: Record<string, Detector> = {
   [secretsDetector.name]: secretsDetector,
   [piiDetector.name]: piiDetector,
+  [injectionDetector.name]: injectionDetector,
+  [jailbreakDetector.name]: jailbreakDetector,
+  [exfilDetector.name]: exfilDetector,
 };
 
 export type ScanDecision = "allow" | "redact" | "block";

@@ -39,6 +39,12 @@ const CONFUSABLES: Record<string, string> = {
   ᴄ: "c", ᴅ: "d", ᴇ: "e", ᴊ: "j", ᴋ: "k", ᴍ: "m", ᴏ: "o", ᴘ: "p", ᴛ: "t", ᴜ: "u", ᴠ: "v", ᴡ: "w", ᴢ: "z",
 };
 
+/** Typographic punctuation folded to ASCII so "don’t" matches "don't". */
+const PUNCT: Record<string, string> = {
+  "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+  "\u00ab": '"', "\u00bb": '"', "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " ", "\u2026": "...",
+};
+
 /** Leetspeak digits and symbols, folded only inside tokens that also hold letters. */
 const LEET: Record<string, string> = { "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", $: "s" };
 
@@ -73,15 +79,9 @@ export function normalize(input: string, base = 0): View {
       b.map.push(base + i);
     }
   } else {
-    // Fold confusables when the text is mostly Latin, or inside tokens that mix scripts.
-    let latin = 0;
-    let other = 0;
-    for (let i = 0; i < input.length && i < 4096; i++) {
-      const c = input.charCodeAt(i);
-      if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) latin++;
-      else if (c >= 0x370 && c <= 0x52f) other++;
-    }
-    const foldAll = latin >= other;
+    // Fold a look-alike only inside a word that also holds ASCII letters, or whose letters are
+    // all look-alikes ("реасе"): genuine Cyrillic / Greek words stay intact.
+    const foldAll = false;
     for (let i = 0; i < input.length; i++) {
       const cp = input.codePointAt(i) as number;
       const width = cp > 0xffff ? 2 : 1;
@@ -97,6 +97,11 @@ export function normalize(input: string, base = 0): View {
         if (cp >= 0xe0020 && cp <= 0xe007e) b.push(String.fromCharCode(cp - 0xe0000).toLowerCase(), origin);
       } else {
         const ch = String.fromCodePoint(cp);
+        const punct = PUNCT[ch];
+        if (punct !== undefined) {
+          b.push(punct, origin);
+          continue;
+        }
         let folded = CONFUSABLES[ch];
         if (folded !== undefined && !foldAll && !mixedToken(input, i)) folded = undefined;
         if (folded === undefined) {
@@ -131,13 +136,16 @@ export function normalize(input: string, base = 0): View {
   return { text, map: Int32Array.from(map), kind: "plain", start: base, end: base + input.length, obfuscated };
 }
 
-/** True when the word around position i also holds ASCII letters (mixed-script token). */
+/** True when the word around position i mixes scripts, or is made only of look-alikes. */
 function mixedToken(s: string, i: number): boolean {
   let a = i;
-  while (a > 0 && i - a < 40 && /\S/.test(s[a - 1] as string)) a--;
+  while (a > 0 && i - a < 40 && /[\p{L}\p{M}]/u.test(s[a - 1] as string)) a--;
   let z = i;
-  while (z < s.length && z - i < 40 && /\S/.test(s[z] as string)) z++;
-  return /[A-Za-z]/.test(s.slice(a, z));
+  while (z < s.length && z - i < 40 && /[\p{L}\p{M}]/u.test(s[z] as string)) z++;
+  const word = s.slice(a, z);
+  if (/[A-Za-z]/.test(word)) return true;
+  for (const ch of word) if (CONFUSABLES[ch] === undefined) return false;
+  return word.length >= 2;
 }
 
 const LEET_TOKEN = /[a-z0-9@$]{3,40}/g;
