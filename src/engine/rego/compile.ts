@@ -682,6 +682,7 @@ class RuleCompiler {
     const parts: string[] = [];
     for (const p of ref.path) {
       if (p.t === "scalar" && typeof p.v === "string") parts.push(p.v);
+      else if (p.t === "scalar" && typeof p.v === "number") parts.push(String(p.v));
       else break;
     }
     this.deps.add(parts.join("\u0000"));

@@ -95,10 +95,10 @@ export function runCase(c: Case): true | { skip?: string; fail?: string } {
     );
     let input: Value | undefined = c.input === undefined ? undefined : fromJSON(c.input);
     if (c.input_term !== undefined) {
-      const { q } = compiled.prepare(`__input__ = ${c.input_term}`);
+      const { q } = compiled.prepare(`input__term = ${c.input_term}`);
       const ev = new Evaluator(compiled.compiler, { data: compiled.data });
       const r = ev.run(q);
-      input = r[0]?.__input__;
+      input = r[0]?.input__term;
     }
     const { q } = compiled.prepare(c.query);
     const ev = new Evaluator(compiled.compiler, { data: compiled.data, input, strict: c.strict_error ?? false, print: () => {} });

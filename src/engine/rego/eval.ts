@@ -490,6 +490,7 @@ export class Evaluator {
     let key: Value | undefined;
     if (p.t === "scalar") key = p.v;
     else if (p.t === "var" && (p.slot as number) >= 0) key = frame[p.slot as number];
+    if (typeof key === "number") key = String(key);
     if (typeof key === "string") {
       const child = node.children.get(key);
       if (child) return this.evalDataPath(path, i + 1, child, frame, ctx, k);

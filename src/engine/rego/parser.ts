@@ -495,7 +495,7 @@ class Parser {
           this.next();
           return { t: "set", items: [], loc };
         }
-        if (KEYWORDS.has(t.text)) this.fail(`unexpected ${this.describe(t)}`, t);
+        if (KEYWORDS.has(t.text) && !(t.text === "contains" && this.isP("(", 1) && !this.peek(1).ws)) this.fail(`unexpected ${this.describe(t)}`, t);
         this.next();
         return { t: "var", name: t.text, loc };
       }

@@ -436,3 +436,64 @@ export function fromPlain(x: unknown): Value {
 }
 
 export { isNumber };
+
+// ---- PEM (Go encoding/pem.Decode) ---------------------------------------------------------------
+
+export interface PemBlock {
+  type: string;
+  headers: Record<string, string>;
+  bytes: Uint8Array;
+}
+
+/** Decode the first PEM block in `data`; returns the block and the rest, or undefined. */
+export function pemDecode(data: string): { block: PemBlock; rest: string } | undefined {
+  let rest = data;
+  for (;;) {
+    const start = rest.startsWith("-----BEGIN ") ? 0 : rest.indexOf("\n-----BEGIN ");
+    if (start < 0) return undefined;
+    const begin = start === 0 ? 0 : start + 1;
+    const afterBegin = rest.slice(begin + 11);
+    const lineEnd = afterBegin.indexOf("\n");
+    const typeLine = (lineEnd < 0 ? afterBegin : afterBegin.slice(0, lineEnd)).replace(/\r$/, "").replace(/[ \t]+$/, "");
+    if (!typeLine.endsWith("-----")) {
+      rest = afterBegin;
+      continue;
+    }
+    const type = typeLine.slice(0, -5);
+    const body = lineEnd < 0 ? "" : afterBegin.slice(lineEnd + 1);
+    const endMarker = `-----END ${type}-----`;
+    const endIdx = body.indexOf(endMarker);
+    if (endIdx < 0) {
+      rest = body;
+      continue;
+    }
+    let content = body.slice(0, endIdx);
+    const headers: Record<string, string> = {};
+    // optional "Key: value" headers followed by a blank line
+    if (/^[A-Za-z0-9-]+:/.test(content)) {
+      const blank = content.search(/\r?\n\r?\n/);
+      if (blank >= 0) {
+        for (const line of content.slice(0, blank).split(/\r?\n/)) {
+          const c = line.indexOf(":");
+          if (c > 0) headers[line.slice(0, c).trim()] = line.slice(c + 1).trim();
+        }
+        content = content.slice(blank).replace(/^\r?\n\r?\n/, "");
+      }
+    }
+    const b64 = content.replace(/[\s]/g, "");
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) {
+      rest = body.slice(endIdx + endMarker.length);
+      continue;
+    }
+    let after = body.slice(endIdx + endMarker.length);
+    // the END line must end the line
+    const nl = /^[ \t]*\r?\n/.exec(after);
+    if (nl) after = after.slice(nl[0].length);
+    else if (/^[ \t]*$/.test(after)) after = "";
+    else {
+      rest = after;
+      continue;
+    }
+    return { block: { type, headers, bytes: Uint8Array.from(Buffer.from(b64, "base64")) }, rest: after };
+  }
+}

@@ -12,6 +12,8 @@ import { builtins as semverBuiltins } from "./semver.ts";
 import { builtins as uuidBuiltins } from "./uuid.ts";
 import { builtins as netBuiltins } from "./net.ts";
 import { builtins as timeBuiltins } from "./time.ts";
+import { builtins as jsonopsBuiltins } from "./jsonops.ts";
+import { builtins as jwtBuiltins } from "./jwt.ts";
 
 const all: BuiltinDef[][] = [
   core,
@@ -23,6 +25,8 @@ const all: BuiltinDef[][] = [
   uuidBuiltins,
   netBuiltins,
   timeBuiltins,
+  jsonopsBuiltins,
+  jwtBuiltins,
 ];
 
 export const BUILTINS: Map<string, BuiltinDef> = new Map();
