@@ -128,6 +128,7 @@ export class Evaluator {
         return this.evalTerm(e.coll, frame, ctx, (coll) => this.iterate(coll, e.key, e.value, frame, ctx, k));
       case "every":
         return this.evalTerm(e.coll, frame, ctx, (coll) => {
+          if (!(Array.isArray(coll) || coll instanceof RObject || coll instanceof RSet)) return false;
           let ok = true;
           this.iterate(coll, e.key, e.value, frame, ctx, () => {
             let found = false;

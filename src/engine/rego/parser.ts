@@ -73,9 +73,16 @@ class Parser {
     const t = this.peek(o);
     return t.kind === "punct" && t.text === text;
   }
+  /** A keyword token (not when used as a ref head like `if.foo`). */
   isKw(text: string, o = 0): boolean {
     const t = this.peek(o);
-    return t.kind === "ident" && t.text === text;
+    if (t.kind !== "ident" || t.text !== text) return false;
+    const n = this.peek(o + 1);
+    return !(n.kind === "punct" && n.text === "." && !n.ws);
+  }
+  private kwAsRef(o = 0): boolean {
+    const n = this.peek(o + 1);
+    return n.kind === "punct" && (n.text === "." || n.text === "[") && !n.ws;
   }
   expectP(text: string): Token {
     if (!this.isP(text)) this.fail(`unexpected ${this.describe(this.peek())}: expected ${text}`);
@@ -216,7 +223,7 @@ class Parser {
 
   private ruleHead(isDefault: boolean): RuleHead {
     const t = this.next();
-    if (t.kind !== "ident" || KEYWORDS.has(t.text)) this.fail(`unexpected ${this.describe(t)}: expected ident`, t);
+    if (t.kind !== "ident" || (KEYWORDS.has(t.text) && !(this.isP(".") && !this.peek().ws))) this.fail(`unexpected ${this.describe(t)}: expected ident`, t);
     const ref: Term[] = [{ t: "var", name: t.text, loc: this.loc(t) }];
     for (;;) {
       if (this.isP(".") && !this.peek().ws) {
@@ -348,6 +355,10 @@ class Parser {
       const it = this.next();
       const coll = this.relation();
       lhs = { t: "call", op: ["internal", "member_3"], args: [lhs, v, coll], loc: this.loc(it) };
+      while (this.isKw("in") && !this.brk()) {
+        const t2 = this.next();
+        lhs = { t: "call", op: ["internal", "member_2"], args: [lhs, this.relation()], loc: this.loc(t2) };
+      }
     }
     if ((this.isP(":=") || this.isP("=")) && !this.brk()) {
       const op = this.next().text;
@@ -481,6 +492,10 @@ class Parser {
         return { t: "template", parts, loc };
       }
       case "ident": {
+        if (KEYWORDS.has(t.text) && this.kwAsRef()) {
+          this.next();
+          return { t: "var", name: t.text, loc };
+        }
         if (t.text === "true" || t.text === "false") {
           this.next();
           return { t: "scalar", v: t.text === "true", loc };
@@ -519,7 +534,21 @@ class Parser {
       }
       case "(": {
         this.next();
-        const e = this.inside(false, () => this.exprTerm());
+        const e = this.inside(false, () => {
+          let x = this.exprTerm();
+          if (this.isP(",")) {
+            this.next();
+            const v = this.relation();
+            if (!this.isKw("in")) this.fail(`unexpected ${this.describe(this.peek())}: expected in`);
+            const it = this.next();
+            x = { t: "call", op: ["internal", "member_3"], args: [x, v, this.relation()], loc: this.loc(it) };
+            while (this.isKw("in")) {
+              const t2 = this.next();
+              x = { t: "call", op: ["internal", "member_2"], args: [x, this.relation()], loc: this.loc(t2) };
+            }
+          }
+          return x;
+        });
         this.expectP(")");
         return e;
       }

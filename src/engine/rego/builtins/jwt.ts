@@ -63,15 +63,15 @@ interface VKey {
 
 function jwkToKey(jwk: RObject, priv: boolean): KeyObject | Uint8Array {
   const kty = jwk.get("kty");
-  const json = JSON.parse(jsonText(jwk)) as crypto.JsonWebKey;
+  const json = JSON.parse(jsonText(jwk)) as JsonWebKey;
   if (kty === "oct") {
     const k = jwk.get("k");
     if (typeof k !== "string") throw new Error("failed to parse oct key");
     return b64decode(k.replace(/=+$/, ""), "rawurl");
   }
   if (kty !== "RSA" && kty !== "EC" && kty !== "OKP") throw new Error(`unsupported key type ${String(kty)}`);
-  if (priv && json.d !== undefined) return crypto.createPrivateKey({ key: json, format: "jwk" });
-  return crypto.createPublicKey({ key: json, format: "jwk" });
+  if (priv && json.d !== undefined) return crypto.createPrivateKey({ key: json as crypto.JsonWebKeyInput["key"], format: "jwk" });
+  return crypto.createPublicKey({ key: json as crypto.JsonWebKeyInput["key"], format: "jwk" });
 }
 
 function parseJWKSet(s: string, priv = false): VKey[] {
