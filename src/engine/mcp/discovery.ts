@@ -1,23 +1,21 @@
 /**
- * The runtime discovery queue and tool pins (table mcp_tools). A tool the policy does not
- * know is queued as `pending`; an operator approves or denies it (`tappass tools approve|deny`).
- * Each allowed tool is pinned: sha256 over canonical {name, description, inputSchema}. A later
- * definition with another hash (rug-pull, tool poisoning) is blocked until approved again,
- * which re-pins. The broker reads this table on every list and call, so decisions apply at once.
+ * The runtime discovery queue (table mcp_tools). A tool the policy does not know is queued as
+ * `pending`; an operator approves or denies it (`tappass tools approve|deny NAME`). Approval
+ * (re-)pins the definition last advertised (tool_pins, ../pipeline/pins.ts), so a tool that
+ * changed its description or schema (rug-pull) is blocked until someone approves it again.
+ * The broker reads these tables on every list and call: decisions apply without a restart.
  */
-import { createHash } from "node:crypto";
-import { canonicalJson } from "../canonical.ts";
 import { inputError } from "../errors.ts";
+import { pinTool, toolHash } from "../pipeline/pins.ts";
 import type { Db } from "../store/db.ts";
 import type { Tool } from "./types.ts";
 
 export type ToolStatus = "pending" | "approved" | "denied" | "seen";
 
 export interface ToolRow {
-  name: string;
   server: string;
+  name: string;
   status: ToolStatus;
-  pinned_hash: string | null;
   seen_hash: string;
   description: string | null;
   input_schema: string | null;
@@ -27,70 +25,77 @@ export interface ToolRow {
   decided_at: string | null;
 }
 
-/** The pin of a tool definition. */
-export function toolHash(t: Pick<Tool, "name" | "description" | "inputSchema">): string {
-  return createHash("sha256")
-    .update(canonicalJson({ name: t.name, description: t.description ?? null, inputSchema: t.inputSchema ?? null }))
-    .digest("hex");
-}
+export { toolHash };
 
 export class ToolStore {
-  constructor(private readonly db: Db) {}
+  constructor(readonly db: Db) {}
 
-  get(name: string): ToolRow | undefined {
-    return this.db.prepare<ToolRow>("SELECT * FROM mcp_tools WHERE name = ?").get(name);
+  get(server: string, name: string): ToolRow | undefined {
+    return this.db.prepare<ToolRow>("SELECT * FROM mcp_tools WHERE server = ? AND name = ?").get(server, name);
+  }
+
+  byName(name: string): ToolRow[] {
+    return this.db.prepare<ToolRow>("SELECT * FROM mcp_tools WHERE name = ? ORDER BY server").all(name);
   }
 
   list(status?: ToolStatus): ToolRow[] {
     return status
-      ? this.db.prepare<ToolRow>("SELECT * FROM mcp_tools WHERE status = ? ORDER BY first_seen, name").all(status)
-      : this.db.prepare<ToolRow>("SELECT * FROM mcp_tools ORDER BY first_seen, name").all();
+      ? this.db.prepare<ToolRow>("SELECT * FROM mcp_tools WHERE status = ? ORDER BY first_seen, server, name").all(status)
+      : this.db.prepare<ToolRow>("SELECT * FROM mcp_tools ORDER BY first_seen, server, name").all();
   }
 
-  /** Record a sighting. New tools get `status`; a known tool only updates what it advertises now. */
-  observe(server: string, t: Tool, hash: string, status: ToolStatus, pin: boolean): ToolRow {
+  /** Record a sighting: a new tool gets `status`; a known one only updates what it advertises now. */
+  observe(server: string, t: Tool, hash: string, status: ToolStatus): ToolRow {
     const now = new Date().toISOString();
-    const desc = t.description ?? null;
-    const schema = t.inputSchema ? JSON.stringify(t.inputSchema) : null;
     this.db
       .prepare(
-        `INSERT INTO mcp_tools (name, server, status, pinned_hash, seen_hash, description, input_schema, first_seen, last_seen)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(name) DO UPDATE SET server = excluded.server, seen_hash = excluded.seen_hash,
-           description = excluded.description, input_schema = excluded.input_schema, last_seen = excluded.last_seen,
-           pinned_hash = COALESCE(mcp_tools.pinned_hash, excluded.pinned_hash)`,
+        `INSERT INTO mcp_tools (server, name, status, seen_hash, description, input_schema, first_seen, last_seen)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(server, name) DO UPDATE SET seen_hash = excluded.seen_hash, description = excluded.description,
+           input_schema = excluded.input_schema, last_seen = excluded.last_seen`,
       )
-      .run(t.name, server, status, pin ? hash : null, hash, desc, schema, now, now);
-    return this.get(t.name)!;
+      .run(server, t.name, status, hash, t.description ?? null, t.inputSchema ? JSON.stringify(t.inputSchema) : null, now, now);
+    return this.get(server, t.name)!;
   }
 
-  /** Pin the currently advertised definition (first approval of a policy-allowed tool). */
-  pin(name: string, hash: string): void {
-    this.db.prepare("UPDATE mcp_tools SET pinned_hash = ? WHERE name = ? AND pinned_hash IS NULL").run(hash, name);
+  private decide(name: string, status: "approved" | "denied", by: string): ToolRow[] {
+    const rows = this.byName(name);
+    if (rows.length === 0) {
+      throw inputError("unknown_tool", `no MCP tool named "${name}" has been discovered`, { hint: "run `tappass tools discovered` to see the queue" });
+    }
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const r of rows) {
+        this.db.prepare("UPDATE mcp_tools SET status = ?, decided_by = ?, decided_at = ? WHERE server = ? AND name = ?").run(status, by, now, r.server, r.name);
+        if (status === "approved") pinTool(this.db, r.server, advertOf(r), by);
+      }
+    });
+    return this.byName(name);
   }
 
-  /** `tappass tools approve NAME`: approve and (re-)pin the definition last advertised. */
-  approve(name: string, by = "operator"): ToolRow {
-    const row = this.get(name);
-    if (!row) throw inputError("unknown_tool", `no MCP tool named "${name}" has been discovered`, { hint: "run `tappass tools discovered` to see the queue" });
-    this.db
-      .prepare("UPDATE mcp_tools SET status = 'approved', pinned_hash = seen_hash, decided_by = ?, decided_at = ? WHERE name = ?")
-      .run(by, new Date().toISOString(), name);
-    return this.get(name)!;
+  /** `tappass tools approve NAME`: approve, and pin the definition last advertised (on every server offering NAME). */
+  approve(name: string, by = "operator"): ToolRow[] {
+    return this.decide(name, "approved", by);
   }
 
   /** `tappass tools deny NAME`. */
-  deny(name: string, by = "operator"): ToolRow {
-    const row = this.get(name);
-    if (!row) throw inputError("unknown_tool", `no MCP tool named "${name}" has been discovered`, { hint: "run `tappass tools discovered` to see the queue" });
-    this.db.prepare("UPDATE mcp_tools SET status = 'denied', decided_by = ?, decided_at = ? WHERE name = ?").run(by, new Date().toISOString(), name);
-    return this.get(name)!;
+  deny(name: string, by = "operator"): ToolRow[] {
+    return this.decide(name, "denied", by);
   }
 
-  /** Auto-approval by a registered server that opted in. */
-  autoApprove(name: string, server: string): void {
+  /** A registered server that opted in approves its own new tools. */
+  autoApprove(server: string, t: Tool): void {
     this.db
-      .prepare("UPDATE mcp_tools SET status = 'approved', pinned_hash = COALESCE(pinned_hash, seen_hash), decided_by = ?, decided_at = ? WHERE name = ? AND status = 'pending'")
-      .run(`auto-approve:${server}`, new Date().toISOString(), name);
+      .prepare("UPDATE mcp_tools SET status = 'approved', decided_by = ?, decided_at = ? WHERE server = ? AND name = ? AND status IN ('pending', 'seen')")
+      .run(`auto-approve:${server}`, new Date().toISOString(), server, t.name);
   }
+}
+
+/** The definition a row last saw, as pins.ts hashes it. */
+export function advertOf(r: ToolRow): Tool {
+  return {
+    name: r.name,
+    ...(r.description !== null ? { description: r.description } : {}),
+    ...(r.input_schema !== null ? { inputSchema: JSON.parse(r.input_schema) as Record<string, unknown> } : {}),
+  };
 }

@@ -2,31 +2,35 @@
  * The one tool decision the broker applies both to tools/list (what the client may see) and to
  * tools/call (what it may run), so no path shows more than it lets through:
  *
- *   1. tools.deny (globs)                              → hidden / refused
- *   2. a capability in identity.forbidden_capabilities
- *      or tools.denied_capabilities (catalog entry)    → hidden / refused
- *   3. an operator's `tappass tools deny NAME`         → hidden / refused
- *   4. known: tools.allow (globs), the catalog, an operator's approval, a registered server's
+ *   1. tools.deny (globs)                                  → hidden / refused
+ *   2. a capability the catalog gives the tool is in identity.forbidden_capabilities
+ *      or tools.denied_capabilities                        → hidden / refused
+ *   3. an operator ran `tappass tools deny NAME`           → hidden / refused
+ *   4. known = tools.allow (globs) or the catalog, an operator's approval, a registered server's
  *      auto-approve, or tools.default = "allow"; otherwise queued for approval → hidden / refused
- *   5. pinned definition changed (description or inputSchema) → hidden / refused until re-approved
+ *   5. pinned definition (../pipeline/pins.ts) changed     → hidden / refused until re-approved;
+ *      a known tool seen for the first time is pinned as advertised
  */
+import { checkPin, pinTool } from "../pipeline/pins.ts";
 import type { CompiledPolicyPayload } from "../policy/types.ts";
 import { type ToolStore, toolHash } from "./discovery.ts";
 import type { Tool } from "./types.ts";
 
 export interface ToolDecision {
   allow: boolean;
-  /** Short machine code: tools_denied, forbidden_capability, operator_denied, not_approved, tool_changed. */
+  /** tools_denied · forbidden_capability · operator_denied · not_approved · tool_changed */
   code?: string;
   /** One sentence the model (and the operator) can read. */
   reason?: string;
+  /** The tool is allowed because an operator (or a registered server) approved it at run time. */
+  approved?: boolean;
 }
 
 const globCache = new Map<string, RegExp>();
 export function globMatch(pattern: string, name: string): boolean {
   let re = globCache.get(pattern);
   if (!re) {
-    re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+    re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "s");
     globCache.set(pattern, re);
   }
   return re.test(name);
@@ -49,35 +53,33 @@ export function decideTool(o: DecideOptions, tool: Tool): ToolDecision {
   const entry = t.catalog[name];
   const forbidden = new Set([...policy.identity.forbidden_capabilities, ...t.denied_capabilities]);
   const bad = entry?.capabilities.find((c) => forbidden.has(c));
-  if (bad) return { allow: false, code: "forbidden_capability", reason: `TapPass policy forbids the capability "${bad}" that the tool "${name}" exercises.` };
+  if (bad) return { allow: false, code: "forbidden_capability", reason: `TapPass policy forbids the capability "${bad}", which the tool "${name}" exercises.` };
 
   const hash = toolHash(tool);
   const byPolicy = !!entry || t.allow.some((g) => globMatch(g, name));
-  let row = store.get(name);
-  if (row?.status === "denied") return { allow: false, code: "operator_denied", reason: `An operator denied the tool "${name}" (tappass tools deny).` };
-
-  const known = byPolicy || row?.status === "approved" || !!o.autoApprove || t.default === "allow";
-  if (!row || row.seen_hash !== hash) row = store.observe(server, tool, hash, known ? "seen" : "pending", known);
-  if (!known && row.status !== "approved") {
+  let row = store.get(server, name);
+  if (row?.status === "denied") return { allow: false, code: "operator_denied", reason: `An operator denied the tool "${name}" (tappass tools deny ${name}).` };
+  const known = byPolicy || t.default === "allow" || !!o.autoApprove || row?.status === "approved";
+  if (!row || row.seen_hash !== hash) row = store.observe(server, tool, hash, known && !o.autoApprove ? "seen" : "pending");
+  if (o.autoApprove && row.status === "pending") store.autoApprove(server, tool);
+  if (!known) {
     return {
       allow: false,
       code: "not_approved",
       reason: `The tool "${name}" from MCP server "${server}" is not in this agent's tool catalog; TapPass queued it for review (an operator can run: tappass tools approve ${name}).`,
     };
   }
-  if (o.autoApprove && row.status === "pending") store.autoApprove(name, server);
-  if (row.pinned_hash === null) {
-    store.pin(name, hash);
-    return { allow: true };
-  }
-  if (row.pinned_hash !== hash) {
+  const pin = checkPin(store.db, server, tool);
+  if (pin.status === "unpinned") {
+    pinTool(store.db, server, tool, row.status === "approved" ? (row.decided_by ?? "operator") : byPolicy ? "policy" : "first-use");
+  } else if (pin.status === "changed") {
     return {
       allow: false,
       code: "tool_changed",
-      reason: `The tool "${name}" changed its description or input schema since it was approved (possible tool poisoning); TapPass blocks it until an operator reviews it and runs: tappass tools approve ${name}.`,
+      reason: `The tool "${name}" changed its ${pin.changed.join(" and ")} since it was approved (possible tool poisoning); TapPass blocks it until an operator reviews it and runs: tappass tools approve ${name}.`,
     };
   }
-  return { allow: true };
+  return { allow: true, approved: !byPolicy && (row.status === "approved" || !!o.autoApprove) };
 }
 
 /** One page of tools/list, filtered by decideTool. */

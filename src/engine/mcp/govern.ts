@@ -56,24 +56,31 @@ export function createGovernor(o: GovernorOptions): Governor {
         tool_schemas: req.tool ? { [req.name]: { description: req.tool.description, inputSchema: req.tool.inputSchema } } : {},
         meta: { tool: req.name, mcp_server: req.server },
       });
+      // what the broker decided, for steps that honour run-time approvals (tools approve / auto-approve)
+      call.ctx.flags.mcp_tool = { decision: decision.allow ? "allow" : decision.code, approved: decision.approved === true };
       const refuse = async (step: string, reason: string, extra: Record<string, unknown> = {}): Promise<CallGate> => {
-        const row = await call.finish({ meta: { broker_decision: "deny", denied_by: { step, reason }, ...extra } });
+        const row = await call.finish({ meta: extra });
         return {
-          denied: { ...deniedResult(`TapPass blocked the call to "${req.name}": ${reason}`), _meta: { "tappass/trace_id": row.trace_id } },
+          denied: { ...deniedResult(`TapPass blocked the call to "${req.name}": ${reason}`), _meta: { "tappass/trace_id": row.trace_id, "tappass/denied_by": step } },
           args: req.args,
           after: async (r) => r,
           fail: async () => {},
         };
       };
-      if (!decision.allow) {
-        call.ctx.flags.broker_denied = decision.code;
-        return refuse(`mcp:${decision.code}`, decision.reason ?? "denied by policy");
-      }
       let before: Verdict;
       try {
+        // the pipeline runs for refused calls too, so the audit row carries every step's view
         before = await call.run("before_call");
       } catch (e) {
         return refuse("pipeline", `the policy pipeline failed (${(e as Error).message})`);
+      }
+      if (!decision.allow) {
+        const step = `mcp_broker:${decision.code}`;
+        const reason = decision.reason ?? "denied by policy";
+        return refuse(before.decision === "deny" ? (before.denied_by?.step ?? step) : step, reason, {
+          broker_denied_by: { step, reason },
+          ...(before.decision === "deny" ? {} : { decision_override: "deny" }),
+        });
       }
       if (before.decision === "deny") return refuse(before.denied_by?.step ?? "pipeline", before.denied_by?.reason ?? "denied by policy");
       const tc = call.ctx.tool_calls[0];

@@ -9,7 +9,8 @@ export async function readSse(body: ReadableStream<Uint8Array>, onData: (data: s
   let event = "message";
   const line = (l: string) => {
     if (l === "") {
-      if (data.length > 0) onData(data.join("\n"), event);
+      const text = data.join("\n");
+      if (text.trim().length > 0) onData(text, event); // empty data = a priming / keep-alive event
       data = [];
       event = "message";
       return;

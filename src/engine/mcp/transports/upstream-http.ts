@@ -192,7 +192,7 @@ export class HttpStatelessChannel extends HttpChannelBase {
 
   send(msg: JsonRpcMessage): void {
     if (this.closed) return;
-    const h: Record<string, string> = { [H_VERSION]: metaVersion(msg) ?? MODERN_VERSION };
+    const h: Record<string, string> = { [H_VERSION]: ("method" in msg ? metaVersion(msg) : undefined) ?? MODERN_VERSION };
     if ("method" in msg) {
       h[H_METHOD] = msg.method;
       const name = nameOf(msg);

@@ -4,24 +4,24 @@ import type { Migration } from "../migrate.ts";
 export const mcp: Migration[] = [
   {
     version: 1,
-    name: "mcp_tools and mcp_servers",
+    name: "mcp_tools (discovery queue) and mcp_servers (registry)",
     sql: `
 CREATE TABLE mcp_tools (
-  name TEXT PRIMARY KEY,
   server TEXT NOT NULL,
-  -- pending: queued for approval · approved / denied: an operator's decision · seen: allowed by policy, pinned
+  name TEXT NOT NULL,
+  -- pending: queued for approval · approved / denied: an operator's decision · seen: allowed by policy
   status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'seen')),
-  -- sha256 of name + description + inputSchema when the tool was approved / first allowed
-  pinned_hash TEXT,
-  -- the definition as last advertised (differs from the pin after a rug-pull)
+  -- the definition as last advertised (pins live in tool_pins, src/engine/pipeline/pins.ts)
   seen_hash TEXT NOT NULL,
   description TEXT,
   input_schema TEXT,
   decided_by TEXT,
   first_seen TEXT NOT NULL,
   last_seen TEXT NOT NULL,
-  decided_at TEXT
+  decided_at TEXT,
+  PRIMARY KEY (server, name)
 );
+CREATE INDEX mcp_tools_name ON mcp_tools (name);
 CREATE TABLE mcp_servers (
   name TEXT PRIMARY KEY,
   url TEXT NOT NULL,
