@@ -927,6 +927,17 @@ function parseWith(layout: string, value: string): bigint {
 }
 
 export const builtins: BuiltinDef[] = [
+  // OPA's test helper: sleep for a Go duration (evaluation is synchronous, so this blocks)
+  def(
+    "test.sleep",
+    1,
+    (args) => {
+      const ns = parseDuration(argString(args, 0));
+      if (ns > 0n) Bun.sleepSync(Number(ns / 1000000n));
+      return null;
+    },
+    { nondeterministic: true },
+  ),
   def("time.now_ns", 0, (_a, ctx) => numFromBigInt(ctx.timeNs), { nondeterministic: true }),
   def("time.parse_ns", 2, (args) => numFromBigInt(parseWith(argString(args, 0), argString(args, 1)))),
   def("time.parse_rfc3339_ns", 1, (args) => numFromBigInt(parseWith(NAMED_LAYOUTS.RFC3339 as string, argString(args, 0)))),
