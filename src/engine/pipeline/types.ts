@@ -85,6 +85,13 @@ export interface AuditFragment {
 
 export interface StepResult {
   decision: StepDecision;
+  /**
+   * With decision "deny": the deny was contained by stripping model-emitted tool calls
+   * (marked `removed`); the call as a whole goes on. Recorded as "redact".
+   */
+  contained?: boolean;
+  /** Why the rule that fired exists (defaults to the step's preset entry). */
+  provenance?: Because[];
   /** One readable sentence when the step denies or redacts (shown to the agent/user). */
   reason?: string;
   evidence?: Record<string, unknown>;
@@ -98,6 +105,12 @@ export interface StepEnv {
   db: Db;
   keys: Keys;
   now: () => number;
+  /** The phase being run (steps with several `phases` act differently in each). */
+  phase: Phase;
+  /** The signed envelope the policy came from (check_policy_fresh verifies it). */
+  envelope: import("../policy/types.ts").CompiledPolicyEnvelope;
+  /** Run fn when the call finishes (e.g. release a budget reservation that was never reconciled). */
+  defer(fn: () => void): void;
 }
 
 export interface StepDef {
@@ -108,6 +121,12 @@ export interface StepDef {
   concurrent?: boolean;
   /** Per-step time limit (ms); a step that throws or times out DENIES. */
   timeout_ms?: number;
+  /** Run in these phases instead of just `phase` (e.g. budgets reserve before, reconcile after). */
+  phases?: Phase[];
+  /** "audit": describes the audit stage; runs at finish(), its fragment goes into the row. */
+  stage?: "audit";
+  /** Integrity steps (policy signature, token): their deny is never softened by observe/warn. */
+  hard?: boolean;
   run(ctx: CallContext, env: StepEnv): StepResult | Promise<StepResult>;
 }
 

@@ -1,0 +1,321 @@
+/**
+ * The runner: one GovernedCall per call. `run(phase)` runs that phase's enabled steps in policy
+ * order, concurrent detectors of before_call together, each under a time limit; a step that
+ * throws or times out DENIES (fail closed). The mode then decides what a decision does:
+ *   observe  — nothing blocks or rewrites; what would have happened is logged
+ *   warn     — a block becomes notify
+ *   enforce  — as decided
+ *   lockdown — notify becomes block too (steps also deny unknowns)
+ * `finish()` appends exactly one audit row (idempotent).
+ */
+import { randomBytes } from "node:crypto";
+import type { Keys } from "../crypto/keys.ts";
+import type { AuditLog } from "../audit/store.ts";
+import type { AuditDecision } from "../audit/types.ts";
+import type { Db } from "../store/db.ts";
+import type { CompiledPolicyEnvelope, CompiledPolicyPayload, Mode, PipelineStepConfig } from "../policy/types.ts";
+import { STEPS } from "./steps/index.ts";
+import { costOf } from "./prices.ts";
+import type { StepTimings } from "./timings.ts";
+import type { AuditFragment, CallContext, CallInit, GovernedCall, Phase, StepDecision, StepDef, StepEnv, StepResult, Verdict } from "./types.ts";
+
+export const DEFAULT_TIMEOUT_MS = 2000;
+
+export interface RunnerDeps {
+  envelope: CompiledPolicyEnvelope;
+  db: Db;
+  keys: Keys;
+  audit: () => AuditLog;
+  timings: StepTimings;
+}
+
+export const newTraceId = () => randomBytes(16).toString("hex");
+
+interface Planned {
+  def: StepDef | undefined;
+  cfg: PipelineStepConfig;
+}
+
+/** The enabled steps of a policy, with check_policy_fresh forced first (a tampered policy cannot switch it off). */
+export function planSteps(policy: CompiledPolicyPayload): Planned[] {
+  const enabled = policy.pipeline.steps.filter((s) => s.enabled);
+  const plan: Planned[] = enabled.map((cfg) => ({ def: STEPS[cfg.name], cfg }));
+  if (!plan.some((p) => p.cfg.name === "check_policy_fresh")) {
+    plan.unshift({ def: STEPS.check_policy_fresh, cfg: { name: "check_policy_fresh", enabled: true, action: "block", config: {} } });
+  }
+  return plan;
+}
+
+const runsIn = (def: StepDef, phase: Phase) => def.stage !== "audit" && (def.phases ?? [def.phase]).includes(phase);
+
+/** What the mode makes of a step's decision. */
+export function applyMode(mode: Mode, d: StepDecision, hard: boolean): StepDecision {
+  if (hard) return d;
+  switch (mode) {
+    case "observe":
+      return d === "allow" ? "allow" : d === "notify" ? "notify" : "log";
+    case "warn":
+      return d === "deny" ? "notify" : d;
+    case "lockdown":
+      return d === "notify" ? "deny" : d;
+    default:
+      return d;
+  }
+}
+
+interface Snapshot {
+  req: string[];
+  res: string[];
+  removed: (ToolRemoved | undefined)[];
+  args: string[];
+}
+type ToolRemoved = CallContext["tool_calls"][number]["removed"];
+
+function snapshot(ctx: CallContext): Snapshot {
+  return {
+    req: ctx.request.map((s) => s.text),
+    res: ctx.response.map((s) => s.text),
+    removed: ctx.tool_calls.map((t) => t.removed),
+    args: ctx.tool_calls.map((t) => JSON.stringify(t.arguments)),
+  };
+}
+
+function restore(ctx: CallContext, s: Snapshot): void {
+  ctx.request.forEach((seg, i) => {
+    if (i < s.req.length) seg.text = s.req[i] as string;
+  });
+  ctx.response.forEach((seg, i) => {
+    if (i < s.res.length) seg.text = s.res[i] as string;
+  });
+  ctx.tool_calls.forEach((t, i) => {
+    if (i >= s.removed.length) return;
+    if (s.removed[i] === undefined) delete t.removed;
+    else t.removed = s.removed[i];
+    if (JSON.stringify(t.arguments) !== s.args[i]) t.arguments = JSON.parse(s.args[i] as string);
+  });
+}
+
+class StepTimeout extends Error {}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((_, rej) => (t = setTimeout(() => rej(new StepTimeout(`timed out after ${ms} ms`)), ms)))]);
+  } finally {
+    if (t) clearTimeout(t);
+  }
+}
+
+export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
+  const envelope = deps.envelope;
+  const policy = envelope.payload;
+  const mode = policy.pipeline.mode;
+  const plan = planSteps(policy);
+  const ctx: CallContext = {
+    trace_id: init.trace_id ?? newTraceId(),
+    session_id: init.session_id,
+    agent: init.agent,
+    sandbox_id: init.sandbox_id !== undefined ? init.sandbox_id : policy.sandbox_id,
+    surface: init.surface,
+    token: init.token,
+    claims: init.claims,
+    model: init.model,
+    provider: init.provider,
+    request: init.request ?? [],
+    response: init.response ?? [],
+    tool_calls: init.tool_calls ?? [],
+    tool_schemas: init.tool_schemas,
+    usage: init.usage,
+    estimate: init.estimate,
+    pii_vault: init.pii_vault ?? new Map(),
+    flags: init.flags ?? {},
+    meta: init.meta ?? {},
+  };
+  const fragments: AuditFragment[] = [];
+  const deferred: Array<() => void> = [];
+  let deniedBy: { step: string; reason: string } | undefined;
+  let modified = false;
+  let finished: Promise<{ seq: number; trace_id: string }> | undefined;
+  const started = performance.now();
+
+  const envFor = (cfg: PipelineStepConfig, phase: Phase): StepEnv => ({
+    policy,
+    step: cfg,
+    action: cfg.action,
+    db: deps.db,
+    keys: deps.keys,
+    now: Date.now,
+    phase,
+    envelope,
+    defer: (fn) => deferred.push(fn),
+  });
+
+  async function exec(p: Planned, phase: Phase): Promise<{ result: StepResult; error?: string; ms: number }> {
+    const t0 = performance.now();
+    const def = p.def as StepDef;
+    const limit = Number(p.cfg.config?.timeout_ms ?? def.timeout_ms ?? DEFAULT_TIMEOUT_MS);
+    try {
+      const result = await withTimeout(Promise.resolve().then(() => def.run(ctx, envFor(p.cfg, phase))), limit);
+      const ms = performance.now() - t0;
+      // A synchronous step cannot be interrupted; it still fails closed when it overran.
+      if (ms > limit) return { result: { decision: "deny" }, error: `step ${def.name} exceeded its ${limit} ms time limit (took ${ms.toFixed(0)} ms); denied (fail closed)`, ms };
+      return { result, ms };
+    } catch (e) {
+      const ms = performance.now() - t0;
+      const why = e instanceof StepTimeout ? `exceeded its ${limit} ms time limit` : `failed: ${(e as Error)?.message ?? String(e)}`;
+      return { result: { decision: "deny" }, error: `step ${def.name} ${why}; denied (fail closed)`, ms };
+    }
+  }
+
+  /** Turn one step outcome into a fragment; returns true when the call is now denied. */
+  function settle(p: Planned, out: { result: StepResult; error?: string; ms: number }, snap: Snapshot | undefined, phaseFrags: AuditFragment[]): boolean {
+    const def = p.def as StepDef;
+    deps.timings.record(def.name, out.ms);
+    const raw = out.result.decision;
+    // Errors fail closed in every mode; integrity steps are never softened.
+    let eff = out.error ? "deny" : applyMode(mode, raw, !!def.hard);
+    const contained = eff === "deny" && !out.error && !!out.result.contained;
+    if (contained) eff = "redact";
+    if (snap && eff !== "redact" && eff !== "deny") {
+      // observe / warn: the step's rewrites and strippings do not take effect.
+      const changed = JSON.stringify(snapshot(ctx)) !== JSON.stringify(snap);
+      if (changed) restore(ctx, snap);
+    }
+    const evidence: Record<string, unknown> = { ...(out.result.evidence ?? {}) };
+    if (out.error) evidence.error = out.error;
+    else if (eff !== raw && !contained) {
+      evidence.would = raw;
+      evidence.mode = mode;
+    }
+    if (out.result.reason && raw !== "allow") evidence.reason = out.result.reason;
+    const frag: AuditFragment = {
+      step: def.name,
+      decision: eff as StepDecision,
+      evidence,
+      compiled_policy_aspect: def.aspect,
+      rule_provenance: out.result.provenance ?? [{ level: "builtin", source: `preset:${policy.pipeline.preset}`, detail: `${def.name}: ${p.cfg.action}` }],
+      duration_ms: Math.round(out.ms * 1000) / 1000,
+    };
+    phaseFrags.push(frag);
+    fragments.push(frag);
+    if (eff === "redact") modified = true;
+    if (eff === "deny") {
+      deniedBy = { step: def.name, reason: out.error ?? out.result.reason ?? `denied by ${def.name}` };
+      return true;
+    }
+    return false;
+  }
+
+  async function run(phase: Phase): Promise<Verdict> {
+    const phaseFrags: AuditFragment[] = [];
+    if (deniedBy) return { decision: "deny", denied_by: deniedBy, modified, fragments: phaseFrags };
+    // An enabled step this build does not know is a policy we cannot enforce: fail closed.
+    if (phase === "before_call") {
+      const unknown = plan.find((p) => !p.def);
+      if (unknown) {
+        const frag: AuditFragment = {
+          step: unknown.cfg.name,
+          decision: "deny",
+          evidence: { error: `unknown pipeline step "${unknown.cfg.name}"` },
+          compiled_policy_aspect: "pipeline",
+          rule_provenance: [],
+        };
+        phaseFrags.push(frag);
+        fragments.push(frag);
+        deniedBy = { step: unknown.cfg.name, reason: `the policy enables step "${unknown.cfg.name}", which this TapPass build does not know; denied (fail closed) — upgrade TapPass or remove the step` };
+        return { decision: "deny", denied_by: deniedBy, modified, fragments: phaseFrags };
+      }
+    }
+    const steps = plan.filter((p) => p.def && runsIn(p.def, phase));
+    let i = 0;
+    while (i < steps.length) {
+      const p = steps[i] as Planned;
+      const canGroup = phase === "before_call" && p.def?.concurrent && p.cfg.action !== "redact";
+      if (canGroup) {
+        const group: Planned[] = [];
+        while (i < steps.length && (steps[i] as Planned).def?.concurrent && (steps[i] as Planned).cfg.action !== "redact") group.push(steps[i++] as Planned);
+        const outs = await Promise.all(group.map((g) => exec(g, phase)));
+        let denied = false;
+        for (let k = 0; k < group.length; k++) {
+          if (settle(group[k] as Planned, outs[k] as Awaited<ReturnType<typeof exec>>, undefined, phaseFrags)) {
+            denied = true;
+            break;
+          }
+        }
+        if (denied) break;
+      } else {
+        i++;
+        const snap = snapshot(ctx);
+        const out = await exec(p, phase);
+        if (settle(p, out, snap, phaseFrags)) break;
+      }
+    }
+    return deniedBy
+      ? { decision: "deny", denied_by: deniedBy, modified, fragments: phaseFrags }
+      : { decision: "allow", modified, fragments: phaseFrags };
+  }
+
+  async function doFinish(extra?: { meta?: Record<string, unknown> }): Promise<{ seq: number; trace_id: string }> {
+    for (const fn of deferred.splice(0)) {
+      try {
+        fn();
+      } catch {
+        /* releasing a reservation must not lose the audit row */
+      }
+    }
+    // The audit stage steps describe how the row is chained and signed.
+    for (const p of plan) {
+      if (p.def?.stage !== "audit") continue;
+      const out = await exec(p, "after_call");
+      deps.timings.record(p.def.name, out.ms);
+      fragments.push({
+        step: p.def.name,
+        decision: out.error ? "log" : out.result.decision,
+        evidence: { ...(out.result.evidence ?? {}), ...(out.error ? { error: out.error } : {}) },
+        compiled_policy_aspect: p.def.aspect,
+        rule_provenance: [{ level: "builtin", source: `preset:${policy.pipeline.preset}`, detail: `${p.def.name}: ${p.cfg.action}` }],
+      });
+    }
+    const decision: AuditDecision = deniedBy ? "deny" : modified ? "redact" : fragments.some((f) => f.decision === "notify") ? "notify" : "allow";
+    const governed = ctx.tool_calls.filter((t) => t.origin !== "history");
+    const cost = ctx.usage && ctx.model ? costOf(ctx.model, ctx.usage) : undefined;
+    const meta: Record<string, unknown> = {
+      mode,
+      preset: policy.pipeline.preset,
+      ...(ctx.model ? { model: ctx.model } : {}),
+      ...(ctx.provider ? { provider: ctx.provider } : {}),
+      ...(ctx.usage ? { tokens: { input: ctx.usage.input_tokens, output: ctx.usage.output_tokens } } : {}),
+      ...(cost !== undefined ? { cost_usd: cost } : {}),
+      ...(governed.length
+        ? { tools: governed.map((t) => ({ name: t.name, ...(t.server ? { server: t.server } : {}), origin: t.origin, ...(t.removed ? { removed_by: t.removed.step } : {}) })) }
+        : {}),
+      ...(deniedBy ? { denied_by: deniedBy } : {}),
+      ...(ctx.flags.no_train ? { no_train: true } : {}),
+      ...(ctx.flags.session_killed ? { session_killed: true } : {}),
+      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      ...ctx.meta,
+      ...(extra?.meta ?? {}),
+    };
+    const row = await deps.audit().append({
+      trace_id: ctx.trace_id,
+      session_id: ctx.session_id,
+      agent_id: ctx.agent,
+      sandbox_id: ctx.sandbox_id,
+      policy_version: policy.policy_version,
+      surface: ctx.surface,
+      decision,
+      step_decisions: fragments,
+      meta,
+    });
+    return { seq: row.seq, trace_id: ctx.trace_id };
+  }
+
+  return {
+    ctx,
+    run,
+    finish(extra) {
+      finished ??= doFinish(extra);
+      return finished;
+    },
+  };
+}

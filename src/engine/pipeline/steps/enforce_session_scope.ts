@@ -1,0 +1,37 @@
+/**
+ * enforce_session_scope: the call stays inside what its policy and token were issued for —
+ * the policy's agent, the token's session and sandbox — and the session has not been killed
+ * (loop_guard). A session id is bound to the first agent that used it.
+ */
+import type { StepDef } from "../types.ts";
+import { isSessionKilled } from "./_ledger.ts";
+
+const step: StepDef = {
+  name: "enforce_session_scope",
+  phase: "before_call",
+  aspect: "identity",
+  hard: true,
+  run(ctx, env) {
+    const p = env.policy;
+    if (p.agent !== ctx.agent && p.identity.agent_id !== ctx.agent)
+      return { decision: "deny", reason: `this Compiled Policy is for agent "${p.agent}", not "${ctx.agent}"`, evidence: { policy_agent: p.agent } };
+    if (!ctx.session_id) return { decision: "deny", reason: "the call has no session id", evidence: {} };
+    const claims = ctx.claims ?? {};
+    if (typeof claims.sid === "string" && claims.sid !== ctx.session_id)
+      return { decision: "deny", reason: "the capability token was issued for another session", evidence: { scope: "session_mismatch" } };
+    if (typeof claims.sbx === "string" && claims.sbx !== ctx.sandbox_id)
+      return { decision: "deny", reason: `the capability token is bound to sandbox ${claims.sbx}`, evidence: { scope: "sandbox_mismatch" } };
+    if (p.sandbox_id && ctx.sandbox_id && p.sandbox_id !== ctx.sandbox_id)
+      return { decision: "deny", reason: `this Compiled Policy is for sandbox ${p.sandbox_id}`, evidence: { scope: "sandbox_mismatch" } };
+    const killed = isSessionKilled(env.db, ctx.session_id);
+    if (killed) {
+      ctx.flags.session_killed = true;
+      return { decision: "deny", reason: `session ${ctx.session_id} was killed${killed.reason ? ` (${killed.reason})` : ""}; start a new session`, evidence: { scope: "session_killed" } };
+    }
+    const owner = env.db.prepare<{ agent: string }>("SELECT agent FROM pipeline_sessions WHERE session_id = ?").get(ctx.session_id);
+    if (owner && owner.agent !== ctx.agent) return { decision: "deny", reason: "this session id belongs to another agent", evidence: { scope: "session_owner_mismatch" } };
+    if (!owner) env.db.prepare("INSERT OR IGNORE INTO pipeline_sessions (session_id, agent) VALUES (?, ?)").run(ctx.session_id, ctx.agent);
+    return { decision: "allow", evidence: { session: "in_scope" } };
+  },
+};
+export default step;

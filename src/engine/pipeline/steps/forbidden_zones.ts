@@ -1,0 +1,112 @@
+/**
+ * forbidden_zones: no tool argument may touch a forbidden path (tools.forbidden_zones,
+ * filesystem.deny_paths, and built-in credential locations: ~/.ssh, ~/.aws, ~/.gnupg, cloud and
+ * kube credentials, /etc/shadow, ...). Every string argument — and every path-looking word in
+ * it, so shell commands are covered — is normalised first: Unicode NFKC, NUL and control
+ * characters dropped, percent-decoding, backslashes, ~ / $HOME / ${HOME} expansion, `//`
+ * collapsed and `..` resolved (relative paths against the workspace).
+ */
+import { homedir } from "node:os";
+import { posix } from "node:path";
+import type { StepDef } from "../types.ts";
+import { globMatch, strs, toolVerdict, toolsInScope, walkStrings, type ToolHit } from "./_util.ts";
+
+export const DEFAULT_ZONES = [
+  "~/.ssh/**",
+  "~/.aws/**",
+  "~/.gnupg/**",
+  "~/.config/gcloud/**",
+  "~/.azure/**",
+  "~/.kube/config",
+  "~/.docker/config.json",
+  "~/.netrc",
+  "~/.npmrc",
+  "~/.pypirc",
+  "~/.git-credentials",
+  "~/.config/gh/hosts.yml",
+  "/etc/shadow",
+  "/etc/gshadow",
+  "/etc/sudoers",
+  "/etc/sudoers.d/**",
+  "/root/**",
+  "/home/*/.ssh/**",
+  "/home/*/.aws/**",
+  "/proc/*/environ",
+  "/var/run/secrets/**",
+];
+
+/** Normalise a path-ish string the way an attacker would hope we don't. */
+export function normalizePath(raw: string, opts: { home: string; cwd: string }): string | undefined {
+  let s = raw.normalize("NFKC");
+  s = s.replace(/[\u0000-\u001f\u007f\u200b-\u200f\u2060\ufeff]/g, "");
+  if (/%[0-9a-f]{2}/i.test(s)) {
+    try {
+      s = decodeURIComponent(s);
+    } catch {
+      s = s.replace(/%2e/gi, ".").replace(/%2f/gi, "/").replace(/%5c/gi, "\\");
+    }
+    s = s.replace(/[\u0000-\u001f\u007f]/g, "");
+  }
+  s = s.replace(/^file:\/\//i, "");
+  s = s.replace(/\\/g, "/");
+  s = s.replace(/^["'`]+|["'`]+$/g, "");
+  s = s.replace(/\$\{HOME\}|\$HOME\b/g, opts.home);
+  if (s === "~" || s.startsWith("~/")) s = opts.home + s.slice(1);
+  if (!s) return undefined;
+  const abs = s.startsWith("/") ? s : posix.join(opts.cwd, s);
+  let n = posix.normalize(abs.replace(/\/{2,}/g, "/"));
+  if (n.length > 1 && n.endsWith("/")) n = n.slice(0, -1);
+  return n;
+}
+
+/** Path-looking pieces of a value: the whole string and its words (for shell commands). */
+export function pathCandidates(s: string): string[] {
+  const out = new Set<string>();
+  const looksLikePath = (x: string) => /[\/~]|\$HOME|\$\{HOME\}|%2f|%2e|^\.\.?$/i.test(x);
+  if (looksLikePath(s) && s.length < 4096) out.add(s.trim());
+  for (const w of s.split(/[\s"'`;|&<>()=,]+/)) if (w && looksLikePath(w)) out.add(w);
+  return [...out];
+}
+
+export function zoneMatch(zone: string, path: string): boolean {
+  if (globMatch(zone, path, { path: true })) return true;
+  const base = zone.replace(/\/\*\*$/, "");
+  if (!/[*?]/.test(base)) return path === base || path.startsWith(`${base}/`);
+  return globMatch(`${base}/**`, path, { path: true }) || globMatch(base, path, { path: true });
+}
+
+const step: StepDef = {
+  name: "forbidden_zones",
+  phase: "before_call",
+  phases: ["before_call", "after_call"],
+  aspect: "filesystem",
+  run(ctx, env) {
+    const c = env.step.config ?? {};
+    const home = process.env.HOME || homedir();
+    const ws = env.policy.filesystem.workspace;
+    const cwd = typeof c.cwd === "string" ? c.cwd : !ws || ws.includes("${") ? process.cwd() : ws;
+    const norm = { home, cwd };
+    const zonesRaw = [...env.policy.tools.forbidden_zones, ...env.policy.filesystem.deny_paths, ...strs(c.zones), ...(c.include_defaults === false ? [] : DEFAULT_ZONES)];
+    const zones = [...new Set(zonesRaw)].map((z) => ({ zone: z, expanded: normalizePath(z, norm) ?? z }));
+    const calls = toolsInScope(ctx, env.phase);
+    const hits: ToolHit[] = [];
+    for (const call of calls) {
+      let hit: ToolHit | undefined;
+      walkStrings(call.arguments, (argPath, value) => {
+        if (hit) return;
+        for (const cand of pathCandidates(value)) {
+          const p = normalizePath(cand, norm);
+          if (!p) continue;
+          const z = zones.find((zz) => zoneMatch(zz.expanded, p));
+          if (z) {
+            hit = { call, reason: `tool "${call.name}" argument ${argPath} touches forbidden zone ${z.zone}`, detail: { arg: argPath, zone: z.zone, path: p } };
+            return;
+          }
+        }
+      });
+      if (hit) hits.push(hit);
+    }
+    return toolVerdict(step.name, env, hits, calls.length);
+  },
+};
+export default step;

@@ -1,0 +1,44 @@
+/**
+ * loop_guard: the same tool with the same arguments more than max_repeats times (default 5)
+ * within window_s (default 300) in one session is a runaway loop: the call is denied and the
+ * session is killed (every later call in it is refused). State lives in SQLite, so the count
+ * holds across processes.
+ */
+import { canonicalJson } from "../../canonical.ts";
+import type { StepDef } from "../types.ts";
+import { hitRate, isSessionKilled, killSession } from "./_ledger.ts";
+import { num, shortHash, toolVerdict, toolsInScope, type ToolHit } from "./_util.ts";
+
+const step: StepDef = {
+  name: "loop_guard",
+  phase: "before_call",
+  phases: ["before_call", "after_call"],
+  aspect: "tools",
+  run(ctx, env) {
+    const killed = isSessionKilled(env.db, ctx.session_id);
+    if (killed) {
+      ctx.flags.session_killed = true;
+      return { decision: "deny", reason: `session ${ctx.session_id} was killed (${killed.reason ?? "loop"}); start a new session`, evidence: { session_killed: true } };
+    }
+    const c = env.step.config ?? {};
+    const max = num(c.max_repeats, 5);
+    const windowMs = num(c.window_s, 300) * 1000;
+    const calls = toolsInScope(ctx, env.phase);
+    const hits: ToolHit[] = [];
+    for (const call of calls) {
+      const fp = shortHash(`${call.server ?? ""}\u0000${call.name}\u0000${canonicalJson(call.arguments)}`);
+      const r = hitRate(env.db, `loop:sess=${ctx.session_id}:fp=${fp}`, max, windowMs, env.now());
+      if (!r.ok) hits.push({ call, reason: `tool "${call.name}" called with the same arguments ${r.count + 1} times in ${windowMs / 1000} s (limit ${max}): loop`, detail: { fingerprint: fp, repeats: r.count + 1 } });
+    }
+    if (hits.length === 0) return { decision: "allow", evidence: { tools_checked: calls.length } };
+    const mode = env.policy.pipeline.mode;
+    if (env.action === "block" && (mode === "enforce" || mode === "lockdown")) {
+      killSession(env.db, ctx.session_id, ctx.agent, `loop_guard: ${hits[0]?.call.name} repeated`, env.now());
+      ctx.flags.session_killed = true;
+      // A killed session denies the whole call, whatever the origin.
+      return { decision: "deny", reason: `${hits.map((h) => h.reason).join("; ")}; session killed`, evidence: { session_killed: true, violations: hits.map((h) => ({ tool: h.call.name, origin: h.call.origin, ...h.detail })) } };
+    }
+    return toolVerdict(step.name, env, hits, calls.length);
+  },
+};
+export default step;

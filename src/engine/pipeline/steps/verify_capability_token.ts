@@ -1,0 +1,37 @@
+/**
+ * verify_capability_token: the caller's capability token (ES256 JWT from `tappass token issue`)
+ * must verify, be for this agent, and live no longer than max_ttl_s (default 300 s). Surfaces
+ * listed in config.required_for (default llm, mcp) must present one.
+ */
+import { verifyToken } from "../../crypto/tokens.ts";
+import type { StepDef } from "../types.ts";
+import { num, strs } from "./_util.ts";
+
+const step: StepDef = {
+  name: "verify_capability_token",
+  phase: "before_call",
+  aspect: "identity",
+  hard: true,
+  async run(ctx, env) {
+    const c = env.step.config ?? {};
+    const required = strs(c.required_for, ["llm", "mcp"]);
+    if (!ctx.token) {
+      if (required.includes(ctx.surface)) return { decision: "deny", reason: `no capability token presented on the ${ctx.surface} surface — issue one with \`tappass token issue --agent ${ctx.agent}\``, evidence: { token: "absent" } };
+      return { decision: "allow", evidence: { token: "absent", required: false } };
+    }
+    let claims: Awaited<ReturnType<typeof verifyToken>>;
+    try {
+      claims = await verifyToken(env.keys, ctx.token);
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? "token_invalid";
+      return { decision: "deny", reason: (e as Error).message, evidence: { token: code } };
+    }
+    if (claims.sub !== ctx.agent) return { decision: "deny", reason: `capability token is for agent "${claims.sub}", not "${ctx.agent}"`, evidence: { token: "wrong_agent", sub: claims.sub } };
+    const maxTtl = num(c.max_ttl_s, 300);
+    const life = claims.exp - claims.iat;
+    if (life > maxTtl + 5) return { decision: "deny", reason: `capability token lives ${life} s, more than the ${maxTtl} s allowed — issue a shorter one`, evidence: { token: "ttl_too_long", ttl_s: life } };
+    ctx.claims = claims as unknown as Record<string, unknown>;
+    return { decision: "allow", evidence: { token: "valid", sub: claims.sub, jti: claims.jti, expires_in_s: claims.exp - Math.floor(env.now() / 1000) } };
+  },
+};
+export default step;
