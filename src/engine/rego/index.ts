@@ -92,9 +92,9 @@ export function compileModules(modules: { filename: string; source: string }[], 
       const first = bodyProbe[0];
       if (bodyProbe.length === 1 && first && first.k === "term" && !first.negated && first.with.length === 0)
         capture = trimmed;
-      const { q } = wrap(() => raw.prepare(capture !== undefined ? `__capture__ = (${trimmed})` : trimmed));
+      const { q } = wrap(() => raw.prepare(capture !== undefined ? `q__capture = (${trimmed})` : trimmed));
       if (capture !== undefined) {
-        const slot = q.vars.find(([n]) => n === "__capture__");
+        const slot = q.vars.find(([n]) => n === "q__capture");
         q.vars = slot ? [[capture, slot[1]]] : q.vars;
       }
       const evalValues = (input?: Value, o?: EvalOpts & { dataValue?: Value }) =>
