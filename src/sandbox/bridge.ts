@@ -12,7 +12,7 @@
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { portSocket } from "./paths.ts";
 
 export interface BridgeListener {
   /** An already-listening socket passed in (preferred), or a port to listen on. */
@@ -50,8 +50,7 @@ export async function startBridge(listeners: BridgeListener[]): Promise<Server[]
   );
 }
 
-export const portSocket = (sockDir: string, port: number) => join(sockDir, `port-${port}.sock`);
-export const egressSocket = (sockDir: string) => join(sockDir, "egress.sock");
+export { egressSocket, portSocket } from "./paths.ts";
 
 /** On the host: one unix socket per bridged port, forwarding to 127.0.0.1:port. */
 export async function startPortForwarders(sockDir: string, ports: number[]): Promise<{ close(): Promise<void> }> {

@@ -212,7 +212,10 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     });
   }
 
+  const live = new Set<Socket>();
   const onConnection = (client: Socket) => {
+    live.add(client);
+    client.on("close", () => live.delete(client));
     let buf = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
@@ -259,6 +262,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   }
   if (servers.length === 0) throw new Error("egress proxy: give unixPath and/or port");
   out.close = async () => {
+    for (const c of live) c.destroy();
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     if (opts.unixPath) rmSync(opts.unixPath, { force: true });
   };

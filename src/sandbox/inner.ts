@@ -13,8 +13,9 @@ import { delimiter, join } from "node:path";
 import { landlockAbi, restrictSelf, READ_ONLY, READ_WRITE, DEVICES, type PathRule } from "./landlock.ts";
 import { installSeccomp } from "./seccomp.ts";
 import { execve, listenLoopbackTcp, resetSignals, setNoNewPrivs, sys, closeFd } from "./libc.ts";
-import { isBeneath, type SandboxSpec } from "./spec.ts";
-import { egressSocket, portSocket, startBridge, type BridgeListener } from "./bridge.ts";
+import type { SandboxSpec } from "./spec.ts";
+import type { BridgeListener } from "./bridge.ts";
+import { egressSocket, isBeneath, portSocket } from "./paths.ts";
 
 /** What `spawnConfined` adds to the spec for this step. */
 export interface InnerSpec extends SandboxSpec {
@@ -146,5 +147,6 @@ export async function runBridge(listenersJson: string): Promise<void> {
   const listeners = JSON.parse(listenersJson) as BridgeListener[];
   process.on("SIGINT", () => {});
   process.on("SIGTERM", () => process.exit(0));
+  const { startBridge } = await import("./bridge.ts");
   await startBridge(listeners);
 }

@@ -13,9 +13,10 @@
  * symlinks, hardlinks made inside the sandbox, /proc/self/root, or any other path — and the
  * agent, having no capabilities, gets EACCES. inner.ts re-checks every mask before execve.
  */
-import { existsSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, sep } from "node:path";
-import { isBeneath, type SandboxSpec } from "./spec.ts";
+import { isBeneath } from "./paths.ts";
+import type { SandboxSpec } from "./spec.ts";
 
 export interface BwrapPlan {
   /** bwrap's arguments, up to and including "--" (append the command). */
@@ -134,7 +135,7 @@ export function findBwrap(): string | null {
 export function userNamespacesAvailable(): boolean {
   const readNum = (p: string): number | null => {
     try {
-      return Number(require("node:fs").readFileSync(p, "utf8").trim());
+      return Number(readFileSync(p, "utf8").trim());
     } catch {
       return null;
     }

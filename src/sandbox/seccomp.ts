@@ -10,6 +10,7 @@
  *  - any other architecture (i386 via int 0x80, x32): the process is killed.
  * Everything else is allowed; Landlock and the namespaces carry the rest.
  */
+import { readFileSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import { archInfo, setNoNewPrivs, sys } from "./libc.ts";
 
@@ -158,7 +159,7 @@ export function installSeccomp(opts: SeccompOptions = {}): { instructions: numbe
 /** Whether this kernel accepts seccomp filters (checked without installing one). */
 export function seccompAvailable(): boolean {
   try {
-    const status = require("node:fs").readFileSync("/proc/self/status", "utf8") as string;
+    const status = readFileSync("/proc/self/status", "utf8");
     return /^Seccomp:\s*\d/m.test(status) && archInfo() !== null;
   } catch {
     return false;

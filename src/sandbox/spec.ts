@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { CompiledPolicyPayload } from "../engine/policy/types.ts";
 import { inputError } from "../engine/errors.ts";
 import { tappassHome } from "../engine/home.ts";
+import { isBeneath } from "./paths.ts";
 
 export interface SandboxSpec {
   version: 1;
@@ -106,7 +107,7 @@ export function expandGlob(pattern: string, limit = 2000): string[] {
   return out;
 }
 
-export const isBeneath = (child: string, parent: string) => child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+export { isBeneath } from "./paths.ts";
 
 const uniq = (xs: string[]) => [...new Set(xs)];
 
