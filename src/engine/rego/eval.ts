@@ -10,7 +10,7 @@ import { BUILTINS } from "./builtins/index.ts";
 import { type BuiltinContext, BuiltinError } from "./builtins/registry.ts";
 import { type CompiledQuery, type Compiler, type CRule, DATA_SLOT, INPUT_SLOT, type Node } from "./compile.ts";
 import { type Loc, RegoError } from "./errors.ts";
-import { canon, equal, RObject, RSet, toRegoString, type Value } from "./value.ts";
+import { equal, RObject, RSet, toRegoString, type Value } from "./value.ts";
 
 type Frame = (Value | undefined)[];
 type K = () => boolean;
@@ -58,8 +58,12 @@ export class Evaluator {
     this.deadline = opts.timeoutMs ? performance.now() + opts.timeoutMs : 0;
     this.strict = opts.strict ?? false;
     const print = opts.print ?? ((m: string) => process.stderr.write(`${m}\n`));
+    let timeNs = opts.timeNs;
     this.bctx = {
-      timeNs: opts.timeNs ?? BigInt(Date.now()) * 1000000n,
+      get timeNs() {
+        if (timeNs === undefined) timeNs = BigInt(Date.now()) * 1000000n;
+        return timeNs;
+      },
       cache: new Map(),
       print,
       strict: this.strict,
@@ -478,7 +482,7 @@ export class Evaluator {
     return v;
   }
 
-  private evalDataPath(path: Term[], i: number, node: Node, frame: Frame, ctx: Ctx, k: KV): boolean {
+  private evalDataPath(path: Term[], i: number, node: Node, frame: Frame, ctx: Ctx, k: KV, base: Value | undefined = ctx.data): boolean {
     if (ctx.overrides) {
       const ov = this.override(node.path, ctx);
       if (ov !== undefined) return this.walk(ov, path, i, frame, ctx, k);
@@ -494,14 +498,18 @@ export class Evaluator {
     if (typeof key === "number") key = String(key);
     if (typeof key === "string") {
       const child = node.children.get(key);
-      if (child) return this.evalDataPath(path, i + 1, child, frame, ctx, k);
-      const cpath = [...node.path, key];
-      const base = this.applyOverridesBelow(this.baseAt(cpath, ctx), cpath, ctx);
-      return base === undefined ? false : this.walk(base, path, i + 1, frame, ctx, k);
+      const cbase = base instanceof RObject ? base.getStr(key) : undefined;
+      if (child) return this.evalDataPath(path, i + 1, child, frame, ctx, k, cbase);
+      if (ctx.overrides) {
+        const cpath = [...node.path, key];
+        const ob = this.applyOverridesBelow(cbase, cpath, ctx);
+        return ob === undefined ? false : this.walk(ob, path, i + 1, frame, ctx, k);
+      }
+      return cbase === undefined ? false : this.walk(cbase, path, i + 1, frame, ctx, k);
     }
     if (key !== undefined && !node.hasRules) {
-      const base = this.applyOverridesBelow(this.baseAt(node.path, ctx), node.path, ctx);
-      return base === undefined ? false : this.walk(base, path, i, frame, ctx, k);
+      const b = this.applyOverridesBelow(base, node.path, ctx);
+      return b === undefined ? false : this.walk(b, path, i, frame, ctx, k);
     }
     const v = this.nodeValue(node, ctx);
     return v === undefined ? false : this.walk(v, path, i, frame, ctx, k);
@@ -703,7 +711,7 @@ export class Evaluator {
   callFunction(fpath: string[], args: Value[], ctx: Ctx, loc: Loc): Value | undefined {
     const node = this.c.nodeAt(fpath);
     if (!node) throw new RegoError("rego_type_error", `undefined function data.${fpath.join(".")}`, loc);
-    const memoKey = args.length <= 4 ? `${fpath.join(".")}\u0002${args.map(canon).join("\u0001")}` : undefined;
+    const memoKey = undefined as string | undefined;
     if (memoKey !== undefined && ctx.fcache.has(memoKey)) return ctx.fcache.get(memoKey);
     let out: Value | undefined;
     for (const def of node.funcs) {

@@ -14,6 +14,7 @@ import { builtins as netBuiltins } from "./net.ts";
 import { builtins as timeBuiltins } from "./time.ts";
 import { builtins as jsonopsBuiltins } from "./jsonops.ts";
 import { builtins as jwtBuiltins } from "./jwt.ts";
+import { builtins as cryptoBuiltins } from "./crypto.ts";
 
 const all: BuiltinDef[][] = [
   core,
@@ -27,6 +28,7 @@ const all: BuiltinDef[][] = [
   timeBuiltins,
   jsonopsBuiltins,
   jwtBuiltins,
+  cryptoBuiltins,
 ];
 
 export const BUILTINS: Map<string, BuiltinDef> = new Map();
