@@ -113,22 +113,18 @@ export function toCef(r: AuditRow): string {
     ["rt", Date.parse(r.ts)],
     ["act", r.decision],
     ["suser", r.agent_id],
-    ["cn1Label", "seq"],
-    ["cn1", r.seq],
-    ["cs1Label", "trace_id"],
-    ["cs1", r.trace_id],
-    ["cs2Label", "session_id"],
-    ["cs2", r.session_id],
-    ["cs3Label", "row_hash"],
-    ["cs3", r.row_hash],
-    ["cs4Label", "policy_version"],
-    ["cs4", r.policy_version],
-    ["cs5Label", "sandbox_id"],
-    ["cs5", r.sandbox_id],
-    ["cs6Label", "denied_by"],
-    ["cs6", d?.step],
     ["msg", d?.reason],
   ];
+  const custom: Array<[string, string, string | number | null | undefined]> = [
+    ["cn1", "seq", r.seq],
+    ["cs1", "trace_id", r.trace_id],
+    ["cs2", "session_id", r.session_id],
+    ["cs3", "row_hash", r.row_hash],
+    ["cs4", "policy_version", r.policy_version],
+    ["cs5", "sandbox_id", r.sandbox_id],
+    ["cs6", "denied_by", d?.step],
+  ];
+  for (const [k, label, v] of custom) if (v !== null && v !== undefined && v !== "") ext.push([`${k}Label`, label], [k, v]);
   const extText = ext
     .filter(([, v]) => v !== null && v !== undefined && v !== "")
     .map(([k, v]) => `${k}=${cefValue(String(v))}`)
