@@ -58,8 +58,9 @@ function categorize(host: string, path: string): string | null {
 }
 
 const URL_RE = /\bhttps?:\/\/([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?){0,20}\.?)(?::\d{1,5})?(\/[^\s"'<>)\]`]{0,4000})?/gi;
-const MD_IMAGE = /!\[[^\]\n]{0,200}\]\(\s{0,3}<?(https?:\/\/[^\s)>]{1,4000})>?(?:\s{1,3}"[^"\n]{0,200}")?\s{0,3}\)/gi;
-const MD_LINK = /(?<!!)\[[^\]\n]{0,200}\]\(\s{0,3}<?(https?:\/\/[^\s)>]{1,4000})>?\s{0,3}\)/gi;
+// (?=(x))\1 is an atomic group: the URL is taken whole, never backtracked into char by char.
+const MD_IMAGE = /!\[[^\]\n]{0,200}\]\(\s{0,3}<?(?=(https?:\/\/[^\s()<>]{1,4000}))\1>?(?:\s{1,3}"[^"\n]{0,200}")?\s{0,3}\)/gi;
+const MD_LINK = /(?<!!)\[[^\]\n]{0,200}\]\(\s{0,3}<?(?=(https?:\/\/[^\s()<>]{1,4000}))\1>?\s{0,3}\)/gi;
 const HTML_IMG = /<img\b[^>]{0,300}?\bsrc\s{0,2}=\s{0,2}["']?(https?:\/\/[^\s"'>]{1,4000})/gi;
 const DATA_URI = /\bdata:[a-z]{2,20}\/[a-z0-9.+-]{1,60}(?:;[a-z0-9=-]{1,40}){0,3},[A-Za-z0-9+/=%]{40,}/gi;
 const PLACEHOLDER_DATA = /\{[^}]{0,40}\}|\$\{|<[a-z_ ]{2,30}>|\[[A-Z_ ]{3,30}\]|\{\{/;

@@ -8,7 +8,7 @@
  * and hypothetical / fictional framing combined with a request for dangerous instructions.
  * Scored with the same noisy-OR engine as injection, on normalised text.
  */
-import { type Signature, runSignatures, sig } from "./signatures.ts";
+import { type Signature, runSignatures, sig, withGates } from "./signatures.ts";
 import type { DetectOptions, Detector, Finding } from "./types.ts";
 
 const NAME = "detect_jailbreak";
@@ -53,6 +53,36 @@ const SIGS: Signature[] = [
   sig("frame.fiction", "hypothetical_framing", /\b(?:hypothetical(?:ly)?|imagine (?:that\s)?(?:you|a world|we)|in a (?:fictional|fictitious|hypothetical|alternate|parallel|imaginary) (?:world|universe|scenario|story|setting|reality)|for (?:a|my) (?:novel|story|movie|screenplay|book|game|fiction|script)|purely fictional|for educational (?:and research\s)?purposes(?: only)?|thought experiment|just (?:a|for) (?:game|fun|joke)|let's (?:play a game|pretend)|in this (?:story|game|roleplay|role-play|fictional world))\b/, 0.15),
   sig("frame.dangerous_ask", "hypothetical_framing", /\b(?:how (?:to|do i|would (?:one|you|someone|i))|steps? (?:to|for)|instructions (?:for|to|on)|recipe (?:for|to)|guide (?:to|for)|explain how to|tell me how to|detailed (?:instructions|steps|guide))\s(?:\w+\s){0,2}(?:make|build|synthesi[sz]e|create|cook|manufacture|produce|assemble|obtain|brew|grow|construct|3d print)\s(?:a\s|an\s|some\s)?(?:homemade\s|home-made\s|untraceable\s)?(?:bomb|pipe bomb|explosives?|meth|methamphetamine|crystal meth|napalm|poisons?|nerve agents?|bio-?weapons?|chemical weapons?|weapons of mass|ricin|sarin|anthrax|untraceable (?:gun|firearm)|ghost gun|silencer|molotov|thermite|fentanyl|cocaine|heroin|lsd|mdma)\b/, 0.4),
 ];
+
+/** Word-prefix gates: a signature's regex runs only when one of its words occurs. */
+withGates(SIGS, {
+  "persona.dan": "anyt d. dan stan",
+  "persona.named": "dan dude stan aim mong bett anti evil devm chao ucar apop maxi omeg jail nsfw unfi unce kevi nicc alph hack worm frau dark base",
+  "persona.broken_free": "free brok libe rele esca unsh unch unle",
+  "persona.alter_ego": "evil unfi unce unre amor unet rogu dark jail shad oppo",
+  "persona.simulate": "simu emul imit act pret role",
+  "mode.developer": "deve",
+  "mode.god": "mode",
+  "limits.you_have_none": "rest filt limi cens rule guid ethi mora cont safe conf cons boun guar prog poli",
+  "limits.without": "rest filt limi cens rule guid ethi mora cont safe conf cons boun guar prog poli",
+  "limits.dont_abide": "abid foll adhe comp obey conf care resp stic",
+  "limits.policy_negation": "poli guid rule term",
+  "limits.anything": "anyt ever",
+  "limits.harmful_ok": "ille unet immo harm dang expl offe nsfw viol mali",
+  "limits.amoral": "amor unfi unce unre unet mora ethi",
+  "refusal.never_refuse": "refu decl reje deny",
+  "refusal.never_say_cant": "can cann unab able won will allo",
+  "refusal.sorry": "sorr apol lang can cann",
+  "refusal.no_disclaimers": "warn disc cave mora lect ethi safe apol",
+  "refusal.stay_in_character": "char role pers",
+  "refusal.tokens": "toke",
+  "refusal.always_comply": "matt rega even what ques hesi exce refu",
+  "refusal.dual_response": "resp answ ways para outp repl",
+  "refusal.dual_tags": "=[ =\u{1F513} =\u{1F512}",
+  "refusal.opposite": "oppo cont",
+  "frame.fiction": "hypo imag fict nove stor movi scre book game educ thou fun joke let",
+  "frame.dangerous_ask": "how step inst reci guid expl tell deta",
+});
 
 function detectJailbreak(text: string, opts: DetectOptions = {}): Finding[] {
   return runSignatures(SIGS, text, opts, {

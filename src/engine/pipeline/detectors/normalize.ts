@@ -50,6 +50,14 @@ const LEET: Record<string, string> = { "0": "o", "1": "i", "3": "e", "4": "a", "
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
+/** Letters of ordinary scripts that NFKC leaves alone (skip the costly call for them). */
+function plainScript(cp: number): boolean {
+  return (
+    (cp >= 0xc0 && cp <= 0x24f) || (cp >= 0x370 && cp <= 0x52f) || (cp >= 0x590 && cp <= 0x6ff) || (cp >= 0x900 && cp <= 0x97f) ||
+    (cp >= 0x3040 && cp <= 0x30ff) || (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xac00 && cp <= 0xd7af)
+  );
+}
+
 function isZeroWidth(cp: number): boolean {
   return (
     (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2060 && cp <= 0x2064) || cp === 0xfeff || cp === 0x00ad || cp === 0x180e ||
@@ -58,13 +66,12 @@ function isZeroWidth(cp: number): boolean {
 }
 
 class Builder {
+  /** Output chunks (joined at the end); map has one origin per output UTF-16 unit. */
   out: string[] = [];
   map: number[] = [];
   push(s: string, origin: number) {
-    for (let k = 0; k < s.length; k++) {
-      this.out.push(s[k] as string);
-      this.map.push(origin);
-    }
+    this.out.push(s);
+    for (let k = 0; k < s.length; k++) this.map.push(origin);
   }
 }
 
@@ -73,48 +80,55 @@ export function normalize(input: string, base = 0): View {
   let obfuscated = false;
   const b = new Builder();
   if (!NON_ASCII.test(input)) {
-    const lower = input.toLowerCase();
-    for (let i = 0; i < lower.length; i++) {
-      b.out.push(lower[i] as string);
-      b.map.push(base + i);
-    }
+    b.out.push(input.toLowerCase());
+    for (let i = 0; i < input.length; i++) b.map.push(base + i);
   } else {
-    // Fold a look-alike only inside a word that also holds ASCII letters, or whose letters are
-    // all look-alikes ("реасе"): genuine Cyrillic / Greek words stay intact.
+    // ASCII runs are copied in bulk; only non-ASCII characters take the slow path.
+    // A look-alike is folded only inside a word that also holds ASCII letters, or whose letters
+    // are all look-alikes ("реасе"): genuine Cyrillic / Greek words stay intact.
     const foldAll = false;
-    for (let i = 0; i < input.length; i++) {
+    const nonAscii = /[^\x00-\x7f]/g;
+    let i = 0;
+    while (i < input.length) {
+      nonAscii.lastIndex = i;
+      const m = nonAscii.exec(input);
+      const j = m ? m.index : input.length;
+      if (j > i) {
+        b.out.push(input.slice(i, j).toLowerCase());
+        for (let k = i; k < j; k++) b.map.push(base + k);
+      }
+      if (!m) break;
+      i = j;
       const cp = input.codePointAt(i) as number;
       const width = cp > 0xffff ? 2 : 1;
       const origin = base + i;
-      if (cp < 0x80) {
-        b.out.push(String.fromCharCode(cp).toLowerCase());
-        b.map.push(origin);
-      } else if (isZeroWidth(cp)) {
+      i += width;
+      if (isZeroWidth(cp)) {
         obfuscated = true;
-      } else if (cp >= 0xe0000 && cp <= 0xe007f) {
+        continue;
+      }
+      if (cp >= 0xe0000 && cp <= 0xe007f) {
         // Unicode tag characters: invisible, but a model reads them as ASCII. Decode.
         obfuscated = true;
         if (cp >= 0xe0020 && cp <= 0xe007e) b.push(String.fromCharCode(cp - 0xe0000).toLowerCase(), origin);
-      } else {
-        const ch = String.fromCodePoint(cp);
-        const punct = PUNCT[ch];
-        if (punct !== undefined) {
-          b.push(punct, origin);
-          continue;
-        }
-        let folded = CONFUSABLES[ch];
-        if (folded !== undefined && !foldAll && !mixedToken(input, i)) folded = undefined;
-        if (folded === undefined) {
-          const nf = ch.normalize("NFKC");
-          folded = nf === ch ? ch.toLowerCase() : nf.toLowerCase();
-          const again = folded.length === 1 ? CONFUSABLES[folded] : undefined;
-          if (again !== undefined && (foldAll || mixedToken(input, i))) folded = again;
-          // NFKC can yield combining marks (e.g. "é" stays composed, but "ﬁ" -> "fi"): keep it.
-          if (nf !== ch && folded !== ch.toLowerCase() && /[\x21-\x7e]/.test(folded)) obfuscated = true;
-        } else obfuscated = true;
-        b.push(folded, origin);
+        continue;
       }
-      if (width === 2) i++;
+      const ch = String.fromCodePoint(cp);
+      const punct = PUNCT[ch];
+      if (punct !== undefined) {
+        b.push(punct, origin);
+        continue;
+      }
+      let folded = CONFUSABLES[ch];
+      if (folded !== undefined && !foldAll && !mixedToken(input, j)) folded = undefined;
+      if (folded === undefined) {
+        const nf = plainScript(cp) ? ch : ch.normalize("NFKC");
+        folded = nf === ch ? ch.toLowerCase() : nf.toLowerCase();
+        const again = folded.length === 1 ? CONFUSABLES[folded] : undefined;
+        if (again !== undefined && mixedToken(input, j)) folded = again;
+        if (nf !== ch && /[\x21-\x7e]/.test(folded)) obfuscated = true;
+      } else obfuscated = true;
+      b.push(folded, origin);
     }
   }
   let text = b.out.join("");
@@ -215,6 +229,7 @@ function joinSpacedLetters(text: string, map: number[]): { text: string; map: nu
 
 const B64_SPAN = /(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{20,8192}={0,2}(?![A-Za-z0-9+/=_-])/g;
 const HEX_SPAN = /(?<![0-9A-Fa-f])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[ :]?){12,4096}(?![0-9A-Fa-f])/g;
+const BIN_SPAN = /(?<![01])(?:[01]{8}\s?){8,4096}(?![01])/g;
 const ROT13_HINT = /rot[\s_-]?13|caesar|decode|decipher|unscramble|cipher/i;
 
 function printableRatio(s: string): number {
@@ -273,6 +288,15 @@ export function decodedViews(input: string): View[] {
       const hex = m[0].replace(/\\x|0x|[ :]/g, "");
       if (hex.length % 2 !== 0) continue;
       const dec = Buffer.from(hex, "hex").toString("latin1");
+      if (looksLikeWords(dec)) out.push(spanView(dec, m.index, m.index + m[0].trimEnd().length, "hex"));
+    }
+  }
+  if (input.length >= 70) {
+    BIN_SPAN.lastIndex = 0;
+    for (let m = BIN_SPAN.exec(input); m !== null && out.length < 32; m = BIN_SPAN.exec(input)) {
+      const bits = m[0].replace(/\s/g, "");
+      let dec = "";
+      for (let k = 0; k + 8 <= bits.length; k += 8) dec += String.fromCharCode(Number.parseInt(bits.slice(k, k + 8), 2));
       if (looksLikeWords(dec)) out.push(spanView(dec, m.index, m.index + m[0].trimEnd().length, "hex"));
     }
   }

@@ -354,7 +354,9 @@ const PHONE_US_COMPACT = /(?<![\w+])\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?![\d])/g;
 
 function phones(text: string, lower: string, out: Hit[]) {
   const seen = new Set<number>();
-  const add = (start: number, raw: string, score: number) => {
+  const add = (start: number, raw0: string, score: number) => {
+    let raw = raw0;
+    while (raw.endsWith(")") && (raw.match(/\(/g)?.length ?? 0) < (raw.match(/\)/g)?.length ?? 0)) raw = raw.slice(0, -1).trimEnd();
     const d = digitsOf(raw);
     if (d.length < 7 || d.length > 15 || /^(\d)\1+$/.test(d) || seen.has(start)) return;
     seen.add(start);
@@ -437,7 +439,7 @@ function ips(text: string, out: Hit[]) {
     for (let m = IPV4.exec(text); m !== null; m = IPV4.exec(text)) {
       if (!ipv4Valid(m[0])) continue;
       // "Version 1.2.3.4" style strings follow a version word.
-      if (/(?:version|v|ver\.?)\s?$/i.test(text.slice(Math.max(0, m.index - 9), m.index))) continue;
+      if (/(?:\bversion|\bv|\bver\.?)\s?$/i.test(text.slice(Math.max(0, m.index - 9), m.index))) continue;
       out.push({ type: "ip_address", start: m.index, end: m.index + m[0].length, score: 0.7 });
     }
   }
@@ -458,7 +460,7 @@ function ips(text: string, out: Hit[]) {
 
 const MONTHS = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
 const DATE = new RegExp(
-  `(?<![\\d])(?:\\d{4}[-/.]\\d{1,2}[-/.]\\d{1,2}|\\d{1,2}[-/.]\\d{1,2}[-/.](?:\\d{4}|\\d{2})|\\d{1,2}(?:st|nd|rd|th)?\\s(?:${MONTHS})\\.?,?\\s\\d{4}|(?:${MONTHS})\\.?\\s\\d{1,2}(?:st|nd|rd|th)?,?\\s\\d{4})(?![\\d])`,
+  `(?<![\\d.])(?:\\d{4}[-/.]\\d{1,2}[-/.]\\d{1,2}|\\d{1,2}[-/.]\\d{1,2}[-/.](?:\\d{4}|\\d{2})|\\d{1,2}(?:st|nd|rd|th)?\\s(?:${MONTHS})\\.?,?\\s\\d{4}|(?:${MONTHS})\\.?\\s\\d{1,2}(?:st|nd|rd|th)?,?\\s\\d{4})(?![\\d]|\\.\\d)`,
   "gi",
 );
 const DOB_CTX = /born|birth|\bdob\b|d\.o\.b|birthday|date of birth|geboren|geburt|né le|née le|naissance|nacimiento|nato il|nata il|urodzon|fødd|född/;

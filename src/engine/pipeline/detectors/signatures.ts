@@ -24,6 +24,44 @@ export interface Signature {
   toolWeight?: number;
   /** Pre-filter: at least one of these substrings must occur in the normalised text. */
   kw?: string[];
+  /**
+   * Cheap gate: word prefixes (first 4 letters of a word, or the whole word when shorter), one
+   * of which must occur in the text; "=x" means the substring x; "#nonascii" any non-ASCII char.
+   */
+  gate?: string[];
+}
+
+/** Attach gates (id -> space-separated gate entries) to signatures. */
+export function withGates(sigs: Signature[], gates: Record<string, string>): Signature[] {
+  for (const s of sigs) {
+    const g = gates[s.id];
+    if (g) s.gate = g.split(" ").filter(Boolean);
+  }
+  return sigs;
+}
+
+const WORD = /[a-z]{2,}/g;
+const prefixCache = new WeakMap<View, Set<string>>();
+
+function prefixes(v: View): Set<string> {
+  let set = prefixCache.get(v);
+  if (!set) {
+    set = new Set<string>();
+    WORD.lastIndex = 0;
+    for (let m = WORD.exec(v.text); m !== null; m = WORD.exec(v.text)) set.add(m[0].length > 4 ? m[0].slice(0, 4) : m[0]);
+    if (/[^\x00-\x7f]/.test(v.text)) set.add("#nonascii");
+    prefixCache.set(v, set);
+  }
+  return set;
+}
+
+function gateOpen(s: Signature, v: View): boolean {
+  if (!s.gate) return true;
+  const set = prefixes(v);
+  for (const g of s.gate) {
+    if (g.startsWith("=") ? v.text.includes(g.slice(1)) : set.has(g)) return true;
+  }
+  return false;
 }
 
 /** s("id", "type", /re/, weight, toolWeight?, kw?) */
@@ -70,6 +108,7 @@ export function runSignatures(sigs: Signature[], text: string, opts: DetectOptio
     const decoded = v.kind !== "plain";
     for (const s of sigs) {
       if (s.kw && !s.kw.some((k) => v.text.includes(k))) continue;
+      if (!gateOpen(s, v)) continue;
       const base = tool && s.toolWeight !== undefined ? s.toolWeight : s.weight;
       if (base <= 0) continue;
       s.re.lastIndex = 0;
