@@ -7,6 +7,7 @@ import { inputError } from "./errors.ts";
 import { statePath, tappassHome } from "./home.ts";
 import { ensureKeys, loadKeys } from "./crypto/keys.ts";
 import { getMeta, openState, setMeta } from "./store/state.ts";
+import { seedOrgBaseline } from "./policy/seed.ts";
 
 export interface InitResult {
   home: string;
@@ -22,6 +23,8 @@ export interface InitResult {
 export type InitStep = (ctx: { home: string; org: string; created: string[] }) => Promise<void> | void;
 const extraSteps: InitStep[] = [];
 export const onInit = (step: InitStep) => extraSteps.push(step);
+// The built-in org baseline policy (src/engine/policy/seed.ts): a fresh install is governed, not open.
+onInit(seedOrgBaseline);
 
 export async function initInstall(opts: { home?: string; org?: string } = {}): Promise<InitResult> {
   const home = opts.home ?? tappassHome();

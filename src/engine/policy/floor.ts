@@ -1,0 +1,109 @@
+/**
+ * Floors: a source at a level may only tighten what the levels above it set. A candidate layer
+ * that would relax a floor — re-enable a denied tool, disable a step, weaken an action, lower the
+ * mode, open egress, raise a budget — is refused (exit 1) naming the rule and the floor. Nothing
+ * at any level may grant a capability the agent's function forbids.
+ */
+import { deniedError, type TapPassError } from "../errors.ts";
+import { ACTION_RANK, BUDGET_KEYS, DEFAULT_RANK, EGRESS_RANK, type Eff, type Layer, MODE_RANK, PRESET_RANK, type Trail } from "./cascade.ts";
+import { globMatch, isGlob, pathWithin } from "./glob.ts";
+import type { Ctx } from "./resolve.ts";
+import { catalog } from "./catalog.ts";
+
+const who = (b: Trail | undefined) => {
+  const x = b?.[b.length - 1];
+  return x ? `${x.level} (${x.source})` : "a level above";
+};
+
+function refuse(rule: string, floorRule: string, trail: Trail | undefined, layer: Layer, code = "floor_violation"): TapPassError {
+  const floor = who(trail);
+  return deniedError(code, `${layer.origin.source} at ${layer.origin.level} level: ${rule} would relax the floor ${floorRule} set by ${floor}`, {
+    hint: "a level may only tighten the levels above it; change the floor there, or drop this rule",
+    details: { rule, floor: { rule: floorRule, level: trail?.[trail.length - 1]?.level ?? null, source: trail?.[trail.length - 1]?.source ?? null } },
+  });
+}
+
+/** Capabilities of a tool after the catalog edits seen so far. */
+const capsOf = (floor: Eff, tool: string): string[] => floor.catalog.get(tool)?.e.capabilities ?? catalog().tools[tool]?.capabilities ?? [];
+
+/** Forbidden capabilities: absolute, at every level (including org). */
+export function checkForbidden(layer: Layer, ctx: Ctx, floor: Eff): void {
+  const fnName = ctx.agent?.function;
+  const fn = fnName ? catalog().functions[fnName] : undefined;
+  if (!fn || !fnName) return;
+  const forbidden = new Set(fn.forbidden_capabilities);
+  const t = layer.frag.tools ?? {};
+  const fail = (what: string, cap: string) =>
+    deniedError("forbidden_capability", `${layer.origin.source} at ${layer.origin.level} level: ${what} grants capability "${cap}", which function ${fnName} forbids for agent ${ctx.agent?.name}`, {
+      hint: "forbidden capabilities are an absolute floor no level can lift; remove the grant or give the agent another function",
+      details: { rule: what, capability: cap, floor: { rule: `function ${fnName} forbidden_capabilities`, level: "agent", source: `function:${fnName}` } },
+    });
+  for (const c of t.grant_capabilities ?? []) if (forbidden.has(c)) throw fail(`tools.grant_capabilities ${c}`, c);
+  for (const field of ["grant", "allow"] as const) {
+    for (const tool of t[field] ?? []) {
+      if (isGlob(tool)) continue;
+      const hit = capsOf(floor, tool).find((c) => forbidden.has(c));
+      if (hit) throw fail(`tools.${field} ${tool}`, hit);
+    }
+  }
+  for (const [name, edit] of Object.entries(layer.frag.catalog ?? {})) {
+    for (const c of edit.capabilities ?? []) {
+      if (c.startsWith("-") && forbidden.has(c.slice(1)) && capsOf(floor, edit.extends ?? name).includes(c.slice(1))) throw fail(`catalog ${name} ${c}`, c.slice(1));
+    }
+  }
+}
+
+/** A project- or agent-level layer against the effective floor of the levels above. */
+export function checkFloor(layer: Layer, floor: Eff): void {
+  const f = layer.frag;
+  const p = f.pipeline ?? {};
+  if (p.mode && MODE_RANK[p.mode] < MODE_RANK[floor.mode.v]) throw refuse(`pipeline.mode ${p.mode}`, `pipeline.mode ${floor.mode.v}`, floor.mode.b, layer);
+  const preset = f.preset ?? p.preset;
+  if (preset && PRESET_RANK[preset] < PRESET_RANK[floor.preset.v]) throw refuse(`preset ${preset}`, `preset ${floor.preset.v}`, floor.preset.b, layer);
+  for (const [name, ov] of Object.entries(p.steps ?? {})) {
+    const s = floor.steps.get(name);
+    if (!s) continue;
+    if (ov.enabled === false && s.enabled) throw refuse(`pipeline.steps.${name}.enabled false`, `pipeline.steps.${name} enabled`, s.b, layer);
+    if (ov.action && s.enabled && ACTION_RANK[ov.action] < ACTION_RANK[s.action]) throw refuse(`pipeline.steps.${name}.action ${ov.action}`, `pipeline.steps.${name}.action ${s.action}`, s.b, layer);
+  }
+  const t = f.tools ?? {};
+  if (t.default && DEFAULT_RANK[t.default] < DEFAULT_RANK[floor.tools.default.v]) throw refuse(`tools.default ${t.default}`, `tools.default ${floor.tools.default.v}`, floor.tools.default.b, layer);
+  for (const field of ["allow", "grant"] as const) {
+    for (const tool of t[field] ?? []) {
+      for (const [pat, b] of floor.tools.deny) {
+        if (globMatch(pat, tool) || (isGlob(tool) && globMatch(tool, pat))) throw refuse(`tools.${field} ${tool}`, `tools.deny ${pat}`, b, layer);
+      }
+      const hit = isGlob(tool) ? undefined : capsOf(floor, tool).find((c) => floor.tools.denied_capabilities.has(c));
+      if (hit) throw refuse(`tools.${field} ${tool} (capability ${hit})`, `tools.denied_capabilities ${hit}`, floor.tools.denied_capabilities.get(hit), layer);
+    }
+  }
+  for (const [name, edit] of Object.entries(f.catalog ?? {})) {
+    for (const c of edit.capabilities ?? []) {
+      const cap = c.slice(1);
+      if (c.startsWith("-") && floor.tools.denied_capabilities.has(cap) && capsOf(floor, edit.extends ?? name).includes(cap)) {
+        throw refuse(`catalog ${name} ${c}`, `tools.denied_capabilities ${cap}`, floor.tools.denied_capabilities.get(cap), layer);
+      }
+    }
+  }
+  const n = f.network ?? {};
+  if (n.egress && EGRESS_RANK[n.egress] < EGRESS_RANK[floor.network.egress.v]) throw refuse(`network.egress ${n.egress}`, `network.egress ${floor.network.egress.v}`, floor.network.egress.b, layer);
+  for (const d of n.allow_domains ?? []) {
+    for (const [pat, b] of floor.network.deny_domains) if (globMatch(pat, d)) throw refuse(`network.allow_domains ${d}`, `network.deny_domains ${pat}`, b, layer);
+  }
+  for (const field of ["read_write", "read_only"] as const) {
+    for (const path of f.filesystem?.[field] ?? []) {
+      for (const [deny, b] of floor.filesystem.deny_paths) if (pathWithin(path, deny)) throw refuse(`filesystem.${field} ${path}`, `filesystem.deny_paths ${deny}`, b, layer);
+    }
+  }
+  for (const k of BUDGET_KEYS) {
+    const v = f.budget?.[k];
+    const cur = floor.budget[k];
+    if (v === undefined || cur.v === null) continue;
+    if (v === null || v > cur.v) throw refuse(`budget.${k} ${v}`, `budget.${k} ${cur.v}`, cur.b, layer);
+  }
+  for (const k of ["memory_mb", "cpu_time_ms"] as const) {
+    const v = f.interpreter?.[k];
+    const cur = floor.interpreter[k];
+    if (v !== undefined && v > cur.v) throw refuse(`interpreter.${k} ${v}`, `interpreter.${k} ${cur.v}`, cur.b, layer);
+  }
+}

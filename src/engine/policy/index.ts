@@ -1,0 +1,178 @@
+/**
+ * The policy subsystem's library API. Consumers (gateway, MCP broker, exec, pipeline,
+ * interpreter ring) call compileForAgent / verifyEnvelope / ensureDefaultAgent; the CLI
+ * commands call the rest.
+ *
+ *   const env = compileForAgent(db, "mailer");          // signed, schema-valid, versioned
+ *   const v = verifyEnvelope(env, [loadKeys().ed25519]); // offline check: schema, signature, expiry
+ */
+import { createHash } from "node:crypto";
+import { dirname } from "node:path";
+import { canonicalJson } from "../canonical.ts";
+import { parseSignature, signatureString, utf8, verifyBytes } from "../crypto/ed25519.ts";
+import { loadKeys } from "../crypto/keys.ts";
+import { inputError, internalError } from "../errors.ts";
+import type { Db } from "../store/db.ts";
+import { getMeta, setMeta } from "../store/state.ts";
+import { type Aspects, type ExplainRow, finalize } from "./finalize.ts";
+import { createAgent, createProject, getAgent, orgName, requireAgent } from "./registry.ts";
+import { type Ctx, resolveEff } from "./resolve.ts";
+import { validateEnvelope, validatePayload } from "./schema.ts";
+import type { CompiledPolicyEnvelope, CompiledPolicyPayload } from "./types.ts";
+
+export type { CompiledPolicyEnvelope, CompiledPolicyPayload } from "./types.ts";
+
+/** Default lifetime of a Compiled Policy (meta key policy_ttl_seconds overrides it per install). */
+export const DEFAULT_TTL_SECONDS = 24 * 3600;
+
+export function agentCtx(db: Db, agent: string): Ctx {
+  const rec = requireAgent(db, agent);
+  return { org: orgName(db), project: rec.project, agent: rec };
+}
+
+/** The effective policy of an agent with its because-trails, without compiling or signing. */
+export function explainAgent(db: Db, agent: string): { agent: string; project: string; org: string; rules: ExplainRow[] } {
+  const ctx = agentCtx(db, agent);
+  const { rows } = finalize(resolveEff(db, ctx), ctx);
+  return { agent, project: ctx.project ?? "", org: ctx.org, rules: rows };
+}
+
+/** The aspects an agent would get now (no version, no signature). */
+export function effectiveAspects(db: Db, agent: string): Aspects {
+  const ctx = agentCtx(db, agent);
+  return finalize(resolveEff(db, ctx), ctx).aspects;
+}
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/** Next policy_version: strictly greater than any issued before on this install. */
+function nextVersion(db: Db): number {
+  const cur = Number(getMeta(db, "policy_version") ?? 0);
+  const stored = db.prepare<{ v: number | null }>("SELECT MAX(policy_version) AS v FROM compiled_policies").get()?.v ?? 0;
+  const next = Math.max(cur, stored) + 1;
+  setMeta(db, "policy_version", String(next));
+  return next;
+}
+
+export function compileForAgent(db: Db, agent: string, opts: { sandbox_id?: string | null; ttlSeconds?: number } = {}): CompiledPolicyEnvelope {
+  const aspects = effectiveAspects(db, agent);
+  const hash = sha256(canonicalJson(aspects));
+  const policy_version = db.transaction(() => {
+    const last = db
+      .prepare<{ policy_version: number; content_hash: string }>("SELECT policy_version, content_hash FROM compiled_policies WHERE agent = ? ORDER BY policy_version DESC LIMIT 1")
+      .get(agent);
+    if (last && last.content_hash === hash) return last.policy_version;
+    const v = nextVersion(db);
+    db.prepare("INSERT INTO compiled_policies (policy_version, agent, content_hash, payload, created_at) VALUES (?, ?, ?, ?, ?)").run(
+      v, agent, hash, canonicalJson({ policy_version: v, ...aspects }), new Date().toISOString(),
+    );
+    return v;
+  });
+  const ttl = opts.ttlSeconds ?? Number(getMeta(db, "policy_ttl_seconds") ?? DEFAULT_TTL_SECONDS);
+  const now = Date.now();
+  const payload: CompiledPolicyPayload = {
+    policy_version,
+    sandbox_id: opts.sandbox_id ?? null,
+    agent: aspects.agent,
+    project: aspects.project,
+    org: aspects.org,
+    issued_at: new Date(now).toISOString(),
+    expires_at: new Date(now + ttl * 1000).toISOString(),
+    identity: aspects.identity,
+    network: aspects.network,
+    filesystem: aspects.filesystem,
+    tools: aspects.tools,
+    interpreter: aspects.interpreter,
+    budget: aspects.budget,
+    compliance_tags: aspects.compliance_tags,
+    pipeline: aspects.pipeline,
+    rules: aspects.rules,
+    ...(aspects.models ? { models: aspects.models } : {}),
+  };
+  const valid = validatePayload(payload);
+  if (!valid.ok) throw internalError(`compiled policy for ${agent} fails its schema: ${valid.errors.slice(0, 3).join("; ")}`);
+  const keys = loadKeys(dirname(db.path));
+  return { payload, signature: signatureString(keys.ed25519.kid, utf8(canonicalJson(payload)), keys.ed25519.secret) };
+}
+
+export function verifyEnvelope(
+  env: unknown,
+  keys: Array<{ kid: string; public: Uint8Array }>,
+  opts: { now?: number } = {},
+): { ok: true; payload: CompiledPolicyPayload } | { ok: false; reason: string } {
+  const shape = validateEnvelope(env);
+  if (!shape.ok) return { ok: false, reason: `not a valid Compiled Policy envelope: ${shape.errors.slice(0, 3).join("; ")}` };
+  const e = env as CompiledPolicyEnvelope;
+  const sig = parseSignature(e.signature);
+  if (!sig) return { ok: false, reason: "malformed signature (want ed25519:<kid>:<base64 of 64 bytes>)" };
+  const key = keys.find((k) => k.kid === sig.kid);
+  if (!key) return { ok: false, reason: `signed with key ${sig.kid}, which is not among the trusted keys (${keys.map((k) => k.kid).join(", ") || "none"})` };
+  if (!verifyBytes(sig.sig, utf8(canonicalJson(e.payload)), key.public)) return { ok: false, reason: "signature does not match the payload (modified or signed by another key)" };
+  const now = opts.now ?? Date.now();
+  const exp = Date.parse(e.payload.expires_at);
+  if (!(exp > now)) return { ok: false, reason: `policy expired at ${e.payload.expires_at}; compile a fresh one` };
+  return { ok: true, payload: e.payload };
+}
+
+/** For `tappass exec` without --agent: a default project + agent governed by the org baseline. */
+export function ensureDefaultAgent(db: Db, name = "local"): string {
+  if (getAgent(db, name)) return name;
+  db.transaction(() => {
+    createProject(db, "default");
+    if (!getAgent(db, name)) createAgent(db, { name, project: "default", function: null, categories: [] });
+  });
+  return name;
+}
+
+/** A stored compiled payload by version (for diff). */
+export function storedPayload(db: Db, version: number): Record<string, unknown> {
+  const r = db.prepare<{ payload: string }>("SELECT payload FROM compiled_policies WHERE policy_version = ?").get(version);
+  if (!r) throw inputError("unknown_version", `no compiled policy with policy_version ${version}`, { hint: "compile one with `tappass policy compile --agent NAME`; versions are listed by `tappass policy diff --help`" });
+  return JSON.parse(r.payload) as Record<string, unknown>;
+}
+
+export interface DiffEntry {
+  path: string;
+  op: "added" | "removed" | "changed";
+  from?: unknown;
+  to?: unknown;
+}
+
+/** Structural diff of two stored payloads (list items of strings compared as sets). */
+export function diffVersions(db: Db, from: number, to: number): { from: number; to: number; changes: DiffEntry[] } {
+  const a = storedPayload(db, from);
+  const b = storedPayload(db, to);
+  const out: DiffEntry[] = [];
+  const walk = (x: unknown, y: unknown, path: string) => {
+    if (canonicalJson(x) === canonicalJson(y)) return;
+    const isObj = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+    if (isObj(x) && isObj(y)) {
+      const xo = x as Record<string, unknown>;
+      const yo = y as Record<string, unknown>;
+      for (const k of [...new Set([...Object.keys(xo), ...Object.keys(yo)])].sort()) {
+        const p = path ? `${path}.${k}` : k;
+        if (!(k in xo)) out.push({ path: p, op: "added", to: yo[k] });
+        else if (!(k in yo)) out.push({ path: p, op: "removed", from: xo[k] });
+        else walk(xo[k], yo[k], p);
+      }
+      return;
+    }
+    if (Array.isArray(x) && Array.isArray(y) && [...x, ...y].every((v) => typeof v === "string")) {
+      for (const v of y) if (!x.includes(v)) out.push({ path, op: "added", to: v });
+      for (const v of x) if (!y.includes(v)) out.push({ path, op: "removed", from: v });
+      return;
+    }
+    if (Array.isArray(x) && Array.isArray(y) && [...x, ...y].every((v) => v && typeof v === "object" && "name" in (v as object))) {
+      const key = (v: unknown) => String((v as { name: string }).name);
+      const xm = new Map(x.map((v) => [key(v), v]));
+      const ym = new Map(y.map((v) => [key(v), v]));
+      for (const [k, v] of ym) if (!xm.has(k)) out.push({ path: `${path}.${k}`, op: "added", to: v });
+      for (const [k, v] of xm) if (!ym.has(k)) out.push({ path: `${path}.${k}`, op: "removed", from: v });
+      for (const [k, v] of xm) if (ym.has(k)) walk(v, ym.get(k), `${path}.${k}`);
+      return;
+    }
+    out.push({ path, op: "changed", from: x, to: y });
+  };
+  walk(a, b, "");
+  return { from, to, changes: out };
+}
