@@ -58,11 +58,21 @@ const newNode = (key: string, path: string[]): Node => ({ key, path, children: n
 interface Scope {
   vars: Map<string, number>;
   parent?: Scope;
+  /** Index of the expression declaring a var (`:=`, `some`): closures before it can't see it. */
+  declIdx?: Map<string, number>;
+  /** Index of the expression being resolved. */
+  cur?: number;
 }
 function lookup(s: Scope | undefined, name: string): number | undefined {
+  let first = true;
   for (let c = s; c; c = c.parent) {
     const v = c.vars.get(name);
-    if (v !== undefined) return v;
+    if (v !== undefined) {
+      const d = c.declIdx?.get(name);
+      if (!first && d !== undefined && c.cur !== undefined && d > c.cur) return undefined;
+      return v;
+    }
+    first = false;
   }
   return undefined;
 }
@@ -359,7 +369,11 @@ function exprTerms(e: Expr): Term[] {
       ts.push(e.coll);
       break;
   }
-  for (const w of e.with) ts.push(w.value);
+  for (const w of e.with) {
+    const h = w.target.t === "ref" ? w.target.head : w.target;
+    const isDoc = h.t === "var" && (h.name === "input" || h.name === "data");
+    if (isDoc || (w.value.t !== "var" && w.value.t !== "ref")) ts.push(w.value);
+  }
   return ts;
 }
 
@@ -451,14 +465,21 @@ class RuleCompiler {
     const declared = new Set<string>();
     for (const a of args) patternNames(a, declared);
     for (const d of declaredExtra) patternNames(d, declared);
-    for (const e of body) {
-      if (e.k === "some") for (const v of e.vars) if (v.t === "var") declared.add(v.name);
-      if (e.k === "assign") patternNames(e.a, declared);
+    const declIdx = new Map<string, number>();
+    scope.declIdx = declIdx;
+    body.forEach((e, idx) => {
+      const ns = new Set<string>();
+      if (e.k === "some") for (const v of e.vars) if (v.t === "var") ns.add(v.name);
+      if (e.k === "assign") patternNames(e.a, ns);
       if (e.k === "somein") {
-        if (e.key) patternNames(e.key, declared);
-        patternNames(e.value, declared);
+        if (e.key) patternNames(e.key, ns);
+        patternNames(e.value, ns);
       }
-    }
+      for (const n of ns) {
+        declared.add(n);
+        if (!declIdx.has(n)) declIdx.set(n, idx);
+      }
+    });
     const direct = new Set<string>();
     for (const e of body) for (const t of exprTerms(e)) directNames(t, direct);
     for (const t of headTerms) directNames(t, direct);
@@ -487,8 +508,14 @@ class RuleCompiler {
           throw new RegoError("rego_compile_error", `cannot assign to ${e.a.t}`, e.loc);
       }
     }
-    const resolved = body.map((e) => this.resolveExpr(e, scope));
+    const resolved = body.map((e, idx) => {
+      scope.cur = idx;
+      return this.resolveExpr(e, scope);
+    });
+    scope.cur = undefined;
     const bound = new Set<number>();
+    // closure vars from enclosing bodies are bound before a nested body runs
+    for (let s = parent; s; s = s.parent) for (const v of s.vars.values()) bound.add(v);
     for (const d of declaredExtra) for (const s of analyze(this.resolveTerm(d, scope), true, this.c).out) bound.add(s);
     for (const a of args) for (const s of analyze(this.resolveTerm(a, scope), true, this.c).out) bound.add(s);
     const scheduled = this.schedule(resolved, bound, loc);

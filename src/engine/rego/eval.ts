@@ -652,11 +652,18 @@ export class Evaluator {
   private evalCall(t: Term & { t: "call" }, frame: Frame, ctx: Ctx, k: KV): boolean {
     let target: Term & { t: "call" } = t;
     let mockValue: Value | undefined;
+    let fctx = ctx;
     if (ctx.mocks) {
-      const m = ctx.mocks.get(mockKey(t));
+      const key = mockKey(t);
+      const m = ctx.mocks.get(key);
       if (m) {
-        if (m.call) target = m.call;
-        else mockValue = m.value;
+        if (m.call) {
+          target = m.call;
+          // the replacement sees the original (unmocked) function
+          const mocks = new Map(ctx.mocks);
+          mocks.delete(key);
+          fctx = { ...ctx, mocks: mocks.size ? mocks : undefined, vcache: new Map(), fcache: new Map() };
+        } else mockValue = m.value;
       }
     }
     if (t.bi === "print" && mockValue === undefined && target === t) return this.evalPrint(t, frame, ctx, k);
@@ -687,7 +694,7 @@ export class Evaluator {
         }
         return output ? this.unifyVal(output, res, frame, ctx, () => k(true)) : k(res);
       }
-      const res = this.callFunction(target.fpath as string[], vals, ctx, t.loc);
+      const res = this.callFunction(target.fpath as string[], vals, fctx, t.loc);
       if (res === undefined) return false;
       return output ? this.unifyVal(output, res, frame, ctx, () => k(true)) : k(res);
     });

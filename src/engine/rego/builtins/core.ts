@@ -304,7 +304,7 @@ function toNumber(v: Value): Value | undefined {
   if (isNumber(v)) return v;
   if (typeof v === "string") {
     const t = v.trim() === v ? v : "";
-    if (/^[+-]?(inf|infinity|nan)$/i.test(t)) throw new BuiltinError("invalid syntax");
+    if (/^[+-]?(inf|infinity|nan)$/i.test(t)) throw new BuiltinError("invalid syntax", "eval_type_error");
     const n = numFromString(t.startsWith("+") ? t.slice(1) : t);
     if (n === undefined) {
       if (/^0x[0-9a-f]+$/i.test(t)) return numFromBigInt(BigInt(t));
@@ -374,7 +374,7 @@ export const builtins: BuiltinDef[] = [
     const a = argIntNum(args, 0);
     const b = argIntNum(args, 1);
     const s = argIntNum(args, 2);
-    if (numCompare(s, 0) <= 0) throw new BuiltinError("step must be a positive number above zero");
+    if (numCompare(s, 0) <= 0) throw new BuiltinError("step must be a positive integer above zero");
     return rangeOf(a, b, s);
   }),
   setOp("and", intersect),
@@ -589,7 +589,7 @@ export const builtins: BuiltinDef[] = [
   def("format_int", 2, (args) => {
     const n = argNumber(args, 0);
     const base = argNumber(args, 1);
-    if (![2, 8, 10, 16].includes(base as number)) throw new BuiltinError("operand 2 must be one of {2, 8, 10, 16}");
+    if (![2, 8, 10, 16].includes(base as number)) throw new BuiltinError("operand 2 must be one of {2, 8, 10, 16}", "eval_type_error");
     const i = toBigInt(numRound(n, n instanceof BigNum || (n as number) >= 0 ? "floor" : "ceil"));
     return i.toString(base as number);
   }),
