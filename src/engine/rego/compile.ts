@@ -124,7 +124,7 @@ export class Compiler {
   }
 
   private markHasRules(n: Node): boolean {
-    let has = n.rules.length > 0 || n.defaultRule !== undefined;
+    let has = n.rules.length > 0 || n.defaultRule !== undefined || n.funcs.length > 0 || n.defaultFunc !== undefined;
     for (const c of n.children.values()) if (this.markHasRules(c)) has = true;
     n.hasRules = has;
     return has;

@@ -539,7 +539,7 @@ export class Evaluator {
           else if (start === undefined) obj = new RObject();
           if (obj) {
             for (const [key, child] of node.children) {
-              if (!child.hasRules && child.funcs.length) continue;
+              if ((child.funcs.length || child.defaultFunc) && !child.rules.length) continue;
               const cv = this.nodeValue(child, ctx);
               if (cv !== undefined) obj.set(key, cv);
             }
