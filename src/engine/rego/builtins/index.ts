@@ -15,6 +15,7 @@ import { builtins as timeBuiltins } from "./time.ts";
 import { builtins as jsonopsBuiltins } from "./jsonops.ts";
 import { builtins as jwtBuiltins } from "./jwt.ts";
 import { builtins as cryptoBuiltins } from "./crypto.ts";
+import { builtins as templateBuiltins } from "./template.ts";
 
 const all: BuiltinDef[][] = [
   core,
@@ -29,6 +30,7 @@ const all: BuiltinDef[][] = [
   jsonopsBuiltins,
   jwtBuiltins,
   cryptoBuiltins,
+  templateBuiltins,
 ];
 
 export const BUILTINS: Map<string, BuiltinDef> = new Map();
