@@ -68,20 +68,36 @@ function isZeroWidth(cp: number): boolean {
 class Builder {
   /** Output chunks (joined at the end); map has one origin per output UTF-16 unit. */
   out: string[] = [];
-  map: number[] = [];
+  map: Int32Array;
+  n = 0;
+  constructor(size: number) {
+    this.map = new Int32Array(size + 16);
+  }
+  private grow(extra: number) {
+    if (this.n + extra + 1 <= this.map.length) return;
+    const next = new Int32Array((this.map.length + extra) * 2);
+    next.set(this.map);
+    this.map = next;
+  }
   push(s: string, origin: number) {
     this.out.push(s);
-    for (let k = 0; k < s.length; k++) this.map.push(origin);
+    this.grow(s.length);
+    for (let k = 0; k < s.length; k++) this.map[this.n++] = origin;
+  }
+  /** Copy a run of ASCII: origins are consecutive. */
+  run(s: string, origin: number) {
+    this.out.push(s);
+    this.grow(s.length);
+    for (let k = 0; k < s.length; k++) this.map[this.n++] = origin + k;
   }
 }
 
 /** Fold one string into a normalised view (lower-case, NFKC, confusables, invisible chars dropped). */
 export function normalize(input: string, base = 0): View {
   let obfuscated = false;
-  const b = new Builder();
+  const b = new Builder(input.length);
   if (!NON_ASCII.test(input)) {
-    b.out.push(input.toLowerCase());
-    for (let i = 0; i < input.length; i++) b.map.push(base + i);
+    b.run(input.toLowerCase(), base);
   } else {
     // ASCII runs are copied in bulk; only non-ASCII characters take the slow path.
     // A look-alike is folded only inside a word that also holds ASCII letters, or whose letters
@@ -94,8 +110,7 @@ export function normalize(input: string, base = 0): View {
       const m = nonAscii.exec(input);
       const j = m ? m.index : input.length;
       if (j > i) {
-        b.out.push(input.slice(i, j).toLowerCase());
-        for (let k = i; k < j; k++) b.map.push(base + k);
+        b.run(input.slice(i, j).toLowerCase(), base + i);
       }
       if (!m) break;
       i = j;
@@ -132,8 +147,8 @@ export function normalize(input: string, base = 0): View {
     }
   }
   let text = b.out.join("");
-  let map = b.map;
-  map.push(base + input.length);
+  b.map[b.n] = base + input.length;
+  let map: ArrayLike<number> = b.map.subarray(0, b.n + 1);
   // Leetspeak and spaced-out letters, only where they plausibly hide words.
   const leet = foldLeet(text, map);
   if (leet) {
@@ -147,7 +162,7 @@ export function normalize(input: string, base = 0): View {
     map = spaced.map;
     obfuscated = true;
   }
-  return { text, map: Int32Array.from(map), kind: "plain", start: base, end: base + input.length, obfuscated };
+  return { text, map: map instanceof Int32Array ? map : Int32Array.from(map), kind: "plain", start: base, end: base + input.length, obfuscated };
 }
 
 /** True when the word around position i mixes scripts, or is made only of look-alikes. */
@@ -164,7 +179,7 @@ function mixedToken(s: string, i: number): boolean {
 
 const LEET_TOKEN = /[a-z0-9@$]{3,40}/g;
 
-function foldLeet(text: string, map: number[]): { text: string; map: number[] } | null {
+function foldLeet(text: string, map: ArrayLike<number>): { text: string; map: ArrayLike<number> } | null {
   if (!/[a-z][0-9@$]|[0-9@$][a-z]/.test(text)) return null;
   let changed = false;
   const chars = text.split("");
@@ -195,7 +210,7 @@ function foldLeet(text: string, map: number[]): { text: string; map: number[] } 
 /** "i g n o r e" / "i.g.n.o.r.e" -> "ignore" for runs of 4+ single letters. */
 const SPACED = /(?<![a-z])[a-z](?:[ .\-_*][a-z]){3,60}(?![a-z])/g;
 
-function joinSpacedLetters(text: string, map: number[]): { text: string; map: number[] } | null {
+function joinSpacedLetters(text: string, map: ArrayLike<number>): { text: string; map: ArrayLike<number> } | null {
   SPACED.lastIndex = 0;
   if (!SPACED.test(text)) return null;
   SPACED.lastIndex = 0;
