@@ -639,6 +639,21 @@ export const builtins: BuiltinDef[] = [
     if (c instanceof RSet) return false;
     return v !== undefined && equal(v, x as Value);
   }),
+  def("graph.reachable", 2, (args) => {
+    const g = argObject(args, 0);
+    const queue = [...collectionOf(args, 1)];
+    const reached = new RSet();
+    while (queue.length) {
+      const n = queue.shift() as Value;
+      if (reached.has(n)) continue;
+      const edges = g.get(n);
+      if (edges === undefined) continue;
+      reached.add(n);
+      if (Array.isArray(edges)) queue.push(...edges);
+      else if (edges instanceof RSet) queue.push(...edges.values());
+    }
+    return reached;
+  }),
   def("print", 1, () => true),
   def("trace", 1, (args, ctx) => {
     ctx.print(argString(args, 0));
