@@ -13,7 +13,6 @@
  * skipped), ReplaceAllString with `$1` / `${name}` expansion, and Split(s, -1).
  */
 import fs from "node:fs";
-import { createRequire } from "node:module";
 // @ts-expect-error -- Bun file import: a path string (embedded in the compiled binary)
 import re2WasmPath from "re2-wasm/build/wasm/re2.wasm" with { type: "file" };
 
@@ -44,8 +43,8 @@ function loadModule(): RE2Module {
   };
   (fs as unknown as { readFileSync: unknown }).readFileSync = patched;
   try {
-    const req = createRequire(import.meta.url);
-    mod = req("re2-wasm/build/wasm/re2.js") as RE2Module;
+    // a literal require() so `bun build --compile` bundles the Emscripten glue
+    mod = require("re2-wasm/build/wasm/re2.js") as RE2Module;
   } finally {
     (fs as unknown as { readFileSync: unknown }).readFileSync = orig;
   }
