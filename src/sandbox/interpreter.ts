@@ -8,6 +8,8 @@
  * Values cross the boundary as JSON-like data (no functions, no host objects).
  */
 import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { dirname, resolve, sep } from "node:path";
 import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten";
 
 export type HostFunction = (...args: unknown[]) => unknown;
@@ -23,6 +25,8 @@ export interface RunCodeOptions {
   /** Limit for the whole run including waits on async host functions (default 4× cpu + 1 s). */
   wall_time_ms?: number;
   filename?: string;
+  /** Directory that read_workspace / write_workspace are confined to (absent: they are not offered). */
+  workspace?: string;
 }
 
 export interface RunCodeResult {
@@ -39,9 +43,40 @@ export interface RunCodeResult {
   duration_ms: number;
 }
 
+const FILE_LIMIT = 1024 * 1024;
+
+/** A path inside `root` (after resolving symlinks), or an error: no escaping the workspace. */
+function workspacePath(root: string, rel: unknown, forWrite: boolean): string {
+  const realRoot = realpathSync(root);
+  const p = resolve(realRoot, String(rel));
+  const check = (x: string) => {
+    if (x !== realRoot && !x.startsWith(realRoot + sep)) throw new Error(`${String(rel)} is outside the workspace`);
+  };
+  check(p);
+  if (existsSync(p)) check(realpathSync(p));
+  else if (forWrite) check(realpathSync(dirname(p)));
+  return p;
+}
+
 /** Built-in host functions TapPass offers (each still needs the policy's allow). */
-export function builtinHostFunctions(stdout: string[]): Record<string, HostFunction> {
+export function builtinHostFunctions(stdout: string[], workspace?: string): Record<string, HostFunction> {
+  const ws: Record<string, HostFunction> = workspace
+    ? {
+        read_workspace: (rel) => {
+          const p = workspacePath(workspace, rel, false);
+          if (statSync(p).size > FILE_LIMIT) throw new Error(`${String(rel)} is larger than 1 MiB`);
+          return readFileSync(p, "utf8");
+        },
+        write_workspace: (rel, content) => {
+          const text = String(content ?? "");
+          if (Buffer.byteLength(text) > FILE_LIMIT) throw new Error("content larger than 1 MiB");
+          writeFileSync(workspacePath(workspace, rel, true), text);
+          return true;
+        },
+      }
+    : {};
   return {
+    ...ws,
     log: (...args) => {
       stdout.push(args.map(show).join(" "));
     },
@@ -53,7 +88,7 @@ export function builtinHostFunctions(stdout: string[]): Record<string, HostFunct
   };
 }
 
-export const BUILTIN_HOST_FUNCTION_NAMES = Object.keys(builtinHostFunctions([]));
+export const BUILTIN_HOST_FUNCTION_NAMES = Object.keys(builtinHostFunctions([], "/"));
 
 const show = (v: unknown) => (typeof v === "string" ? v : (JSON.stringify(v) ?? String(v)));
 
@@ -103,7 +138,7 @@ function classify(msg: string, timedOut: boolean): RunCodeResult["error_kind"] {
 export async function runCode(source: string, opts: RunCodeOptions): Promise<RunCodeResult> {
   const t0 = performance.now();
   const stdout: string[] = [];
-  const available = { ...builtinHostFunctions(stdout), ...(opts.host_functions ?? {}) };
+  const available = { ...builtinHostFunctions(stdout, opts.workspace), ...(opts.host_functions ?? {}) };
   const exposed = [...new Set(opts.allow)].filter((n) => Object.hasOwn(available, n));
   const unknown_allowed = [...new Set(opts.allow)].filter((n) => !Object.hasOwn(available, n));
   const done = (r: Omit<RunCodeResult, "stdout" | "exposed" | "unknown_allowed" | "duration_ms">): RunCodeResult => ({

@@ -70,7 +70,7 @@ export function bwrapArgs(spec: SandboxSpec, opts: { sockDir: string; maskFile: 
   // root bind is read-only); read-only trees on the private /tmp or nested in a writable tree
   // (Landlock rights only add up, so "read-only inside read-write" needs the mount); the cwd.
   const binds: Array<{ path: string; ro: boolean }> = [];
-  const rw = spec.fs.read_write.map(real).filter((p): p is string => p !== null && p !== "/" && !underDeny(p));
+  const rw = spec.fs.read_write.map(real).filter((p): p is string => p !== null && p !== "/" && !underDeny(p) && !(spec.private_tmp && p === "/tmp"));
   for (const p of rw) binds.push({ path: p, ro: false });
   for (const p of spec.fs.read_only.map(real)) {
     if (!p || underDeny(p)) continue;

@@ -120,7 +120,9 @@ export function specFromPolicy(policy: CompiledPolicyPayload, ctx: SpecContext):
   const policyWorkspace = x(fsAspect.workspace || "${cwd}");
 
   const deny = uniq([...[...DEFAULT_DENY, ...fsAspect.deny_paths].map(x).flatMap((p) => expandGlob(p)), tappassHome()]).filter((d) => !(ctx.keyringPath && resolve(ctx.keyringPath) === d));
-  const read_write = uniq([policyWorkspace, ...fsAspect.read_write.map(x)]);
+  // "/tmp" in the policy means "a writable /tmp": the sandbox's private one, never the host's
+  // (the host /tmp holds other sessions' files and sockets).
+  const read_write = uniq([policyWorkspace, ...fsAspect.read_write.map(x)]).filter((p) => p !== "/tmp");
   const read_only = uniq([...RUNTIME_READ_ONLY, ...fsAspect.read_only.map(x), ...(ctx.extraReadOnly ?? [])]);
 
   for (const d of deny) {

@@ -67,3 +67,26 @@ describe("interpreter ring", () => {
     expect(r.result).toBe("undefined");
   });
 });
+
+describe("interpreter ring: workspace host functions", () => {
+  test("read_workspace / write_workspace stay inside the workspace", async () => {
+    const { mkdtempSync, writeFileSync, symlinkSync, readFileSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const ws = mkdtempSync(join(tmpdir(), "tappass-qjs-ws-"));
+    writeFileSync(join(ws, "in.txt"), "data");
+    symlinkSync("/etc/hostname", join(ws, "link"));
+    const opts = { ...base, allow: ["read_workspace", "write_workspace"], workspace: ws };
+    const r = await runCode("write_workspace('out.txt', read_workspace('in.txt').toUpperCase()); read_workspace('out.txt')", opts);
+    expect(r).toMatchObject({ ok: true, result: "DATA" });
+    expect(readFileSync(join(ws, "out.txt"), "utf8")).toBe("DATA");
+    for (const src of ["read_workspace('../../etc/hostname')", "read_workspace('/etc/hostname')", "read_workspace('link')", "write_workspace('../x.txt', 'x')"]) {
+      const bad = await runCode(src, opts);
+      expect(bad.ok).toBe(false);
+      expect(bad.error).toContain("outside the workspace");
+    }
+    const none = await runCode("typeof read_workspace", { ...opts, workspace: undefined });
+    expect(none.result).toBe("undefined");
+    rmSync(ws, { recursive: true, force: true });
+  });
+});

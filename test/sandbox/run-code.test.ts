@@ -30,7 +30,7 @@ test("runs allowed code and prints its output", () => {
   expect(r.stdout).toBe("hello\nba7816bf\n");
   const j = tappass(["run-code", "--policy", policy, join(t.home, "ok.js"), "--json"], { home: t.home });
   expect(j.json).toMatchObject({ ok: true, result: "ba7816bf", stdout: ["hello"], exposed: ["log", "sha256"], limits: { memory_mb: 16, cpu_time_ms: 300 } });
-});
+}, 30_000);
 
 test("a host function outside the policy is absent; CPU time is limited; exit code 1", () => {
   const d = tappass(["run-code", "--policy", policy, join(t.home, "denied.js"), "--json"], { home: t.home });
@@ -39,12 +39,28 @@ test("a host function outside the policy is absent; CPU time is limited; exit co
   const s = tappass(["run-code", "--policy", policy, join(t.home, "spin.js"), "--json"], { home: t.home });
   expect(s.code).toBe(1);
   expect(s.json.error_kind).toBe("cpu_time");
-});
+}, 30_000);
 
 test("a tampered or missing policy fails closed", () => {
   const r = tappass(["run-code", "--policy", join(t.home, "tampered.json"), join(t.home, "ok.js")], { home: t.home });
   expect(r.code).toBe(1);
-  expect(r.stderr).toContain("signature does not verify");
+  expect(r.stderr).toContain("signature does not match");
   const u = tappass(["run-code", join(t.home, "ok.js")], { home: t.home });
   expect(u.code).toBe(2);
-});
+}, 30_000);
+
+test("--agent compiles the agent's policy and uses its interpreter aspect", async () => {
+  expect(tappass(["init"], { home: t.home }).code).toBe(0);
+  const [{ openState, closeAllState }, { ensureDefaultAgent }] = await Promise.all([import("../../src/engine/store/state.ts"), import("../../src/engine/policy/index.ts")]);
+  const agent = ensureDefaultAgent(openState(t.home));
+  closeAllState();
+  writeFileSync(join(t.home, "agent.js"), "log('hello'); typeof sha256");
+  const r = tappass(["run-code", "--agent", agent, join(t.home, "agent.js"), "--json"], { home: t.home });
+  expect(r.code).toBe(0);
+  expect(r.json).toMatchObject({ ok: true, stdout: ["hello"] });
+  // whatever the agent's policy allows is exactly what the guest sees
+  expect(r.json.result).toBe(r.json.limits.host_functions.includes("sha256") ? "function" : "undefined");
+  expect(r.json.limits.memory_mb).toBeGreaterThan(0);
+  const missing = tappass(["run-code", "--agent", "nobody-here", join(t.home, "ok.js")], { home: t.home });
+  expect(missing.code).toBe(3);
+}, 60_000);
