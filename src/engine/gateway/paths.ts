@@ -1,0 +1,116 @@
+/**
+ * Locators for text inside a wire message: "messages.2.content.0.text". A component "@json"
+ * steps into a string that holds JSON (OpenAI tool-call arguments), so a redaction inside a
+ * tool argument is written back into the string and re-serialised. Used to read segments out
+ * and to write the pipeline's rewrites back without touching anything else in the message.
+ */
+import type { TextSegment, ToolCall } from "../pipeline/types.ts";
+
+type Json = unknown;
+
+export function getAt(root: Json, path: string): Json {
+  let cur: Json = root;
+  for (const part of path.split(".")) {
+    if (part === "@json") {
+      if (typeof cur !== "string") return undefined;
+      try {
+        cur = JSON.parse(cur);
+      } catch {
+        return undefined;
+      }
+      continue;
+    }
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, Json>)[part];
+  }
+  return cur;
+}
+
+/** Set a value at a path; returns false when the path no longer exists. */
+export function setAt(root: Json, path: string, value: Json): boolean {
+  const parts = path.split(".");
+  const j = parts.indexOf("@json");
+  if (j >= 0) {
+    const outer = parts.slice(0, j).join(".");
+    const holder = getAt(root, outer);
+    if (typeof holder !== "string") return false;
+    let inner: Json;
+    try {
+      inner = JSON.parse(holder);
+    } catch {
+      return false;
+    }
+    const rest = parts.slice(j + 1).join(".");
+    if (rest === "") inner = value;
+    else if (!setAt(inner, rest, value)) return false;
+    return setAt(root, outer, JSON.stringify(inner));
+  }
+  let cur: Json = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    if (cur === null || typeof cur !== "object") return false;
+    cur = (cur as Record<string, Json>)[parts[i] as string];
+  }
+  if (cur === null || typeof cur !== "object") return false;
+  (cur as Record<string, Json>)[parts[parts.length - 1] as string] = value;
+  return true;
+}
+
+/** Every string leaf under `value`, with its path suffix (for tool arguments). */
+export function stringLeaves(value: Json, prefix: string, out: Array<{ path: string; text: string }> = []): Array<{ path: string; text: string }> {
+  if (typeof value === "string") out.push({ path: prefix, text: value });
+  else if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      stringLeaves(v, `${prefix}.${i}`, out);
+    });
+  }
+  else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) if (!k.includes(".")) stringLeaves(v, `${prefix}.${k}`, out);
+  return out;
+}
+
+/** Parse JSON tool arguments leniently: an object, or {} with the raw text kept aside. */
+export function parseArgs(s: unknown): Record<string, unknown> {
+  if (s && typeof s === "object" && !Array.isArray(s)) return s as Record<string, unknown>;
+  if (typeof s !== "string" || s.trim() === "") return {};
+  try {
+    const v = JSON.parse(s);
+    return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : { _value: v };
+  } catch {
+    return { _unparsed: s };
+  }
+}
+
+/** Segments collected while reading a wire message, with their originals for write-back. */
+export class SegmentSet {
+  readonly segments: TextSegment[] = [];
+  private readonly original = new Map<TextSegment, string>();
+
+  add(seg: TextSegment): void {
+    this.segments.push(seg);
+    this.original.set(seg, seg.text);
+  }
+
+  /** Write every rewritten segment back into `root`; returns how many changed. */
+  writeBack(root: Json, list: TextSegment[] = this.segments): number {
+    let n = 0;
+    for (const s of list) {
+      const before = this.original.get(s);
+      if (before === undefined || before === s.text) continue;
+      if (setAt(root, s.path, s.text)) n++;
+    }
+    return n;
+  }
+}
+
+/** Tool calls paired with where they sit in the message, for removal. */
+export interface LocatedToolCall {
+  call: ToolCall;
+  /** Path of the array holding the call and its index. */
+  container: string;
+  index: number;
+}
+
+/** The JSON to release for a held tool call: the original text, or the arguments a step rewrote. */
+export function argsOut(json: string, call: ToolCall): string {
+  const now = JSON.stringify(call.arguments);
+  return JSON.stringify(parseArgs(json)) === now ? json : now;
+}
