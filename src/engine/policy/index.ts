@@ -162,13 +162,20 @@ export function diffVersions(db: Db, from: number, to: number): { from: number; 
       for (const v of x) if (!y.includes(v)) out.push({ path, op: "removed", from: v });
       return;
     }
-    if (Array.isArray(x) && Array.isArray(y) && [...x, ...y].every((v) => v && typeof v === "object" && "name" in (v as object))) {
-      const key = (v: unknown) => String((v as { name: string }).name);
+    if (Array.isArray(x) && Array.isArray(y)) {
+      // lists of objects: match items by name / id, otherwise by content (without because-trails)
+      const key = (v: unknown) => {
+        const o = (v ?? {}) as Record<string, unknown>;
+        if (typeof o.name === "string") return o.name;
+        if (typeof o.id === "string") return o.id;
+        const { because: _b, ...rest } = o;
+        return canonicalJson(typeof v === "object" ? rest : v);
+      };
       const xm = new Map(x.map((v) => [key(v), v]));
       const ym = new Map(y.map((v) => [key(v), v]));
-      for (const [k, v] of ym) if (!xm.has(k)) out.push({ path: `${path}.${k}`, op: "added", to: v });
-      for (const [k, v] of xm) if (!ym.has(k)) out.push({ path: `${path}.${k}`, op: "removed", from: v });
-      for (const [k, v] of xm) if (ym.has(k)) walk(v, ym.get(k), `${path}.${k}`);
+      for (const [k, v] of ym) if (!xm.has(k)) out.push({ path: `${path}[${k}]`, op: "added", to: v });
+      for (const [k, v] of xm) if (!ym.has(k)) out.push({ path: `${path}[${k}]`, op: "removed", from: v });
+      for (const [k, v] of xm) if (ym.has(k)) walk(v, ym.get(k), `${path}[${k}]`);
       return;
     }
     out.push({ path, op: "changed", from: x, to: y });

@@ -1,0 +1,29 @@
+import { Args, Flags } from "@oclif/core";
+import { BaseCommand } from "../../cli/base.ts";
+
+export default class AgentCreate extends BaseCommand {
+  static override description = "Register an agent in a project, with its function (L0) and the data categories (L1) it handles. Idempotent for identical input.";
+  static override examples = [
+    "<%= config.bin %> agent create mailer --project eu-support --function customer_support_emailer --category customer_pii",
+  ];
+  static override args = { name: Args.string({ description: "agent name", required: true }) };
+  static override flags = {
+    ...BaseCommand.baseFlags,
+    project: Flags.string({ description: "project the agent belongs to", required: true }),
+    function: Flags.string({ description: "what the agent is for (see `tappass pack list` / policies/README.md)" }),
+    category: Flags.string({ description: "a data category the agent handles (repeatable)", multiple: true }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(AgentCreate);
+    const { openState } = await import("../../engine/store/state.ts");
+    const { createAgent } = await import("../../engine/policy/registry.ts");
+    const r = createAgent(openState(), { name: args.name, project: flags.project, function: flags.function ?? null, categories: flags.category ?? [] });
+    const out = { ...r.agent, created: r.created };
+    this.output(out, (x) =>
+      x.created
+        ? `created agent ${x.name} in project ${x.project}${x.function ? ` (function ${x.function})` : ""}${x.categories.length ? `, categories ${x.categories.join(", ")}` : ""}`
+        : `agent ${x.name} already exists; nothing changed`,
+    );
+  }
+}
