@@ -1,0 +1,105 @@
+import { afterEach, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tappass } from "../helpers/cli.ts";
+import { tempHome } from "../helpers/home.ts";
+import { root } from "../helpers/cli.ts";
+
+let cleanup = () => {};
+afterEach(() => cleanup());
+
+function seed(home: string, n: number) {
+  const p = Bun.spawnSync([process.execPath, join(root, "test/engine/audit/writer.ts"), home, String(n), "4", "cli"], { env: { ...process.env, TAPPASS_HOME: home } });
+  expect(p.exitCode).toBe(0);
+}
+
+test("audit tail / verify / export / erase from the CLI, and verify catches tampering with exit 1", () => {
+  const t = tempHome();
+  cleanup = t.cleanup;
+  const home = t.home;
+  expect(tappass(["init"], { home }).code).toBe(0);
+  seed(home, 30);
+
+  const tail = tappass(["audit", "tail", "--json", "-n", "5"], { home });
+  expect(tail.code).toBe(0);
+  expect(tail.json.rows.map((r: { seq: number }) => r.seq)).toEqual([26, 27, 28, 29, 30]);
+  const mine = tappass(["audit", "tail", "--agent", "coder", "--json"], { home });
+  expect(mine.json.rows.every((r: { agent_id: string }) => r.agent_id === "coder")).toBe(true);
+  expect(tappass(["audit", "tail"], { home }).stdout).toContain("detect_secrets");
+
+  const ok = tappass(["audit", "verify", "--json"], { home });
+  expect(ok.code).toBe(0);
+  expect(ok.json).toMatchObject({ ok: true, rows: 30 });
+
+  const jwks = join(home, "jwks.json");
+  writeFileSync(jwks, tappass(["keys", "export", "--jwks"], { home }).stdout);
+  const out = join(home, "audit.jsonl");
+  expect(tappass(["audit", "export", "--format", "jsonl", "--out", out], { home }).code).toBe(0);
+  expect(tappass(["audit", "verify", "--file", out, "--pubkey", jwks, "--json"], { home }).json).toMatchObject({ ok: true, rows: 30 });
+  const ocsf = tappass(["audit", "export", "--format", "ocsf"], { home });
+  expect(ocsf.stdout.trim().split("\n")).toHaveLength(30);
+  const cef = tappass(["audit", "export", "--format", "cef", "--since", "2000-01-01"], { home });
+  expect(cef.stdout.startsWith("CEF:0|TapPass|")).toBe(true);
+  expect(tappass(["audit", "export", "--format", "xml"], { home }).code).toBe(2);
+  expect(tappass(["audit", "export", "--format", "cef", "--since", "yesterday"], { home }).code).toBe(2);
+
+  const erase = tappass(["audit", "erase", "--trace", "cli-3", "--json"], { home });
+  expect(erase.code).toBe(0);
+  expect(erase.json.erased).toHaveLength(1);
+  expect(tappass(["audit", "verify", "--json"], { home }).json).toMatchObject({ ok: true, rows: 31, erased: 1 });
+
+  // Tamper: offline verification of a copy with the published key finds the first bad row.
+  const db = new Database(join(home, "state.db"));
+  db.run("UPDATE audit_log SET decision = 'tampered' WHERE seq = 12");
+  db.close();
+  const bad = tappass(["audit", "verify", "--db", join(home, "state.db"), "--pubkey", jwks, "--json"], { home });
+  expect(bad.code).toBe(1);
+  expect(bad.json).toMatchObject({ ok: false, first_bad_seq: 12, reason: expect.any(String) });
+  const human = tappass(["audit", "verify"], { home });
+  expect(human.code).toBe(1);
+  expect(human.stdout).toContain("BROKEN at seq 12");
+
+  // A JSONL file with a row removed.
+  const lines = require("node:fs").readFileSync(out, "utf8").trim().split("\n");
+  lines.splice(9, 1);
+  writeFileSync(out, `${lines.join("\n")}\n`);
+  expect(tappass(["audit", "verify", "--file", out, "--pubkey", jwks, "--json"], { home }).json).toMatchObject({ ok: false, first_bad_seq: 10 });
+  // Wrong key.
+  const other = tempHome();
+  tappass(["init"], { home: other.home });
+  const otherJwks = join(home, "other.jwks");
+  writeFileSync(otherJwks, tappass(["keys", "export", "--jwks"], { home: other.home }).stdout);
+  const wrong = tappass(["audit", "verify", "--file", out, "--pubkey", otherJwks, "--json"], { home });
+  expect(wrong.code).toBe(1);
+  expect(wrong.json.first_bad_seq).toBe(1);
+  expect(tappass(["audit", "verify", "--db", join(home, "nope.db")], { home }).code).toBe(3);
+}, 60_000);
+
+test("audit tail --follow prints rows as other processes append them", async () => {
+  const t = tempHome();
+  cleanup = t.cleanup;
+  const home = t.home;
+  tappass(["init"], { home });
+  seed(home, 2);
+  const p = Bun.spawn([process.execPath, join(root, "src/cli/main.ts"), "audit", "tail", "--follow", "--json", "--interval", "50"], {
+    env: { ...process.env, TAPPASS_HOME: home, NO_COLOR: "1" },
+    stdout: "pipe",
+  });
+  const reader = p.stdout.getReader();
+  let text = "";
+  const readUntil = async (n: number) => {
+    while (text.trim().split("\n").filter(Boolean).length < n) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+  };
+  await readUntil(2);
+  seed(home, 3);
+  await readUntil(5);
+  p.kill("SIGTERM");
+  await p.exited;
+  const seqs = text.trim().split("\n").map((l) => JSON.parse(l).seq);
+  expect(seqs.slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
+}, 30_000);
