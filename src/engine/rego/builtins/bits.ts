@@ -1,5 +1,5 @@
 /** bits.* builtins on arbitrary-precision integers. */
-import { BigNum, isNumber, numFromBigInt, toBigInt, type Value } from "../value.ts";
+import { type BigNum, isNumber, numFromBigInt, toBigInt, type Value } from "../value.ts";
 import { type BuiltinDef, BuiltinError, def, typeErr } from "./registry.ts";
 
 function intArg(args: Value[], i: number): bigint {

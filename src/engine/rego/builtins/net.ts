@@ -240,7 +240,9 @@ function matchTerm(v: Value, operand: number): Value {
 
 function eachMatchOperand(operand: number, a: Value, f: (cidr: Value, index: Value) => void): void {
   if (typeof a === "string") f(a, a);
-  else if (Array.isArray(a)) a.forEach((x, i) => f(matchTerm(x, operand), i));
+  else if (Array.isArray(a)) a.forEach((x, i) => {
+    f(matchTerm(x, operand), i);
+  });
   else if (a instanceof RSet) for (const x of a.values()) f(matchTerm(x, operand), x);
   else if (a instanceof RObject) for (const [k, x] of a.entries()) f(matchTerm(x, operand), k);
   else throw typeErr(operand, "one of {string, array, set, object}", a);

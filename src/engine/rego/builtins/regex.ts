@@ -196,8 +196,8 @@ function globsIntersect(g1: GToken[], g2: GToken[]): boolean {
     const key = `${i0},${d10 ? 1 : 0},${j0},${d20 ? 1 : 0},${any ? 1 : 0}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    for (const [i, d1] of expand(g1, i0, d10)) {
-      for (const [j, d2] of expand(g2, j0, d20)) {
+    for (const [i] of expand(g1, i0, d10)) {
+      for (const [j] of expand(g2, j0, d20)) {
         if (i === g1.length && j === g2.length && any) return true;
         const a = g1[i];
         const b = g2[j];
@@ -218,7 +218,7 @@ function globsIntersect(g1: GToken[], g2: GToken[]): boolean {
 const globCache = new Map<string, GoRegexp>();
 
 function escapeClassChar(c: string): string {
-  return /[\\\]\[^-]/.test(c) ? `\\${c}` : c;
+  return /[\\\][^-]/.test(c) ? `\\${c}` : c;
 }
 
 /** Translate a gobwas/glob pattern with separators into an anchored RE2 pattern. */

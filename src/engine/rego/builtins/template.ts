@@ -8,7 +8,7 @@
  * eq, ne, lt, le, gt, ge, html, js, urlquery. A missing map key renders as "<undefined>" (as in
  * OPA); errors are Go-like ("template: template:1:5: ...").
  */
-import { BigNum, RObject, RSet, type Value } from "../value.ts";
+import { BigNum, type RObject, RSet, type Value } from "../value.ts";
 import { argObject, argString, type BuiltinDef, BuiltinError, def } from "./registry.ts";
 
 class TplError extends Error {}
@@ -21,8 +21,8 @@ type TVal = unknown;
 type Node =
   | { k: "text"; s: string }
   | { k: "action"; pipe: Pipe }
-  | { k: "if" | "with"; pipe: Pipe; then: Node[]; else?: Node[] }
-  | { k: "range"; pipe: Pipe; then: Node[]; else?: Node[] }
+  | { k: "if" | "with"; pipe: Pipe; body: Node[]; else?: Node[] }
+  | { k: "range"; pipe: Pipe; body: Node[]; else?: Node[] }
   | { k: "template"; name: string; pipe?: Pipe }
   | { k: "break" | "continue" };
 
@@ -290,7 +290,7 @@ function parseTemplate(src: string): { root: Node[]; defs: Map<string, Node[]> }
   const parseControl = (kw: "if" | "with" | "range", pipe: Pipe, t: Tok): Node => {
     const r = parseList(["end", "else"]);
     if (r.stop === "") throw new TplError(`template: template:${t.line}: unexpected EOF`);
-    const node = { k: kw, pipe, then: r.nodes } as Node & { else?: Node[] };
+    const node = { k: kw, pipe, body: r.nodes } as Node & { else?: Node[] };
     if (r.stop === "else") {
       const ws = words((r.stopTok as Tok).s, t.line);
       if (ws[1] === "if" || ws[1] === "with") {
@@ -565,7 +565,7 @@ class Exec {
         case "with": {
           const scope = [...vars, new Map<string, TVal>()];
           const v = this.pipe(n.pipe, dot, scope);
-          if (truth(v)) this.run(n.then, n.k === "with" ? v : dot, scope);
+          if (truth(v)) this.run(n.body, n.k === "with" ? v : dot, scope);
           else if (n.else) this.run(n.else, dot, scope);
           break;
         }
@@ -592,7 +592,7 @@ class Exec {
               inner.set(decl[1] as string, x);
             }
             try {
-              this.run(n.then, x, [...scope, inner]);
+              this.run(n.body, x, [...scope, inner]);
             } catch (e) {
               if (e instanceof Break) break;
               if (e instanceof Continue) continue;

@@ -3,7 +3,7 @@
  * and formatting, int64 nanosecond timestamps, IANA time zones (via Intl), AddDate
  * normalisation, and Go's ParseDuration.
  */
-import { BigNum, isNumber, numFromBigInt, toBigInt, type Value } from "../value.ts";
+import { type BigNum, isNumber, numFromBigInt, toBigInt, type Value } from "../value.ts";
 import { argString, type BuiltinDef, BuiltinError, def, typeErr } from "./registry.ts";
 
 const NS = 1000000000n;
