@@ -15,7 +15,7 @@ import type { Fragment } from "./fragment.ts";
 import { loadPacks, type Pack } from "./packs.ts";
 import type { Mode, PipelineStepConfig, Preset, StepAction, ToolEntry } from "./types.ts";
 import { asFragment } from "./validate.ts";
-import { parseYaml } from "./yaml.ts";
+import { parseShippedYaml as parseYaml } from "./yaml.ts";
 
 export const STEP_NAMES = [
   "verify_capability_token", "enforce_session_scope", "check_policy_fresh", "detect_secrets", "detect_pii",

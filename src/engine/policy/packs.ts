@@ -13,7 +13,7 @@ import { internalError } from "../errors.ts";
 import type { Catalog } from "./catalog.ts";
 import type { Fragment, StepOverride } from "./fragment.ts";
 import { asFragment } from "./validate.ts";
-import { parseYaml } from "./yaml.ts";
+import { parseShippedYaml as parseYaml } from "./yaml.ts";
 
 export const PACK_SOURCES: Record<string, string> = {
   "eu-ai-act": euAiAct,

@@ -196,8 +196,9 @@ let validators: { payload: ValidateFunction; envelope: ValidateFunction } | unde
 
 function get() {
   if (!validators) {
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    addFormats(ajv);
+    // Lean options: this compiles on first use in every process (gateway, broker, CLI).
+    const ajv = new Ajv({ allErrors: false, strict: false, code: { optimize: false } });
+    addFormats(ajv, ["date-time"]);
     ajv.addSchema(PAYLOAD_SCHEMA);
     validators = { payload: ajv.getSchema(PAYLOAD_SCHEMA.$id) as ValidateFunction, envelope: ajv.compile(ENVELOPE_SCHEMA) };
   }

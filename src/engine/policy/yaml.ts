@@ -12,6 +12,24 @@ export interface LocatedYaml {
   where(path: ReadonlyArray<string | number>): string;
 }
 
+/**
+ * Shipped catalogs and packs: Bun's native YAML parser (~30x faster at start-up), with the
+ * `yaml` package (positions) only when something needs a location or Bun's parser is absent.
+ */
+export function parseShippedYaml(text: string, file: string): LocatedYaml {
+  const native = (globalThis as { Bun?: { YAML?: { parse(s: string): unknown } } }).Bun?.YAML;
+  if (native) {
+    try {
+      const value = native.parse(text);
+      let located: LocatedYaml | undefined;
+      return { file, value, where: (path) => (located ??= parseYaml(text, file)).where(path) };
+    } catch {
+      // fall through: the yaml package reports the error with its position
+    }
+  }
+  return parseYaml(text, file);
+}
+
 export function parseYaml(text: string, file: string): LocatedYaml {
   const lc = new LineCounter();
   const doc: Document = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
