@@ -9,7 +9,7 @@ export type Term =
   | { t: "array"; items: Term[]; loc: Loc }
   | { t: "object"; items: [Term, Term][]; loc: Loc }
   | { t: "set"; items: Term[]; loc: Loc }
-  | { t: "arraycompr"; term: Term; body: Body; loc: Loc; closure?: number[] }
+  | { t: "arraycompr"; term: Term; body: Body; loc: Loc; closure?: number[]; /** template part `{e with ...}` */ tmplWith?: boolean }
   | { t: "setcompr"; term: Term; body: Body; loc: Loc; closure?: number[] }
   | { t: "objcompr"; key: Term; value: Term; body: Body; loc: Loc; closure?: number[] }
   | { t: "call"; op: string[]; args: Term[]; loc: Loc; bi?: string; fpath?: string[] }

@@ -39,8 +39,10 @@ export interface Node {
   funcs: CRule[];
   defaultRule?: CRule;
   defaultFunc?: CRule;
-  /** True when this node or a descendant has rules. */
+  /** True when this node or a descendant has rules (or is a package). */
   hasRules: boolean;
+  /** A module declares this package: its document exists (at least `{}`) even without rules. */
+  pkg?: boolean;
 }
 
 export interface CompiledQuery {
@@ -51,6 +53,8 @@ export interface CompiledQuery {
 }
 
 export const DATA_SLOT = -1;
+/** A variable key in a recorded dependency path. */
+const WILD = "\u0001";
 export const INPUT_SLOT = -2;
 
 const newNode = (key: string, path: string[]): Node => ({ key, path, children: new Map(), rules: [], funcs: [], hasRules: false });
@@ -104,6 +108,7 @@ export class Compiler {
       }
     }
     for (const m of mods) {
+      (this.nodeAt(m.pkg, true) as Node).pkg = true;
       const mc: ModCtx = { pkg: m.pkg, imports: new Map(), pkgNames: this.pkgNames.get(m.pkg.join(".")) ?? new Set(), file: m.file };
       for (const imp of m.imports) {
         const ref = imp.path;
@@ -124,7 +129,7 @@ export class Compiler {
   }
 
   private markHasRules(n: Node): boolean {
-    let has = n.rules.length > 0 || n.defaultRule !== undefined || n.funcs.length > 0 || n.defaultFunc !== undefined;
+    let has = n.rules.length > 0 || n.defaultRule !== undefined || n.funcs.length > 0 || n.defaultFunc !== undefined || n.pkg === true;
     for (const c of n.children.values()) if (this.markHasRules(c)) has = true;
     n.hasRules = has;
     return has;
@@ -179,6 +184,19 @@ export class Compiler {
   }
 
   private compileRule(r: Rule, mc: ModCtx, node: Node, dyn: Term[]): CRule {
+    const origArgs = r.head.args;
+    if (r.head.args?.some(hasComputed)) {
+      // Function args that compute values (calls, template strings) are bound to fresh vars and
+      // compared in the body, so they are evaluated once the body has bound their vars.
+      const extra: Body = [];
+      const args = r.head.args.map((a, i) => {
+        if (!hasComputed(a)) return a;
+        const v: Term = { t: "var", name: `$arg${i}`, loc: a.loc };
+        extra.push({ k: "unify", a: v, b: a, negated: false, with: [], loc: a.loc });
+        return v;
+      });
+      r = { ...r, head: { ...r.head, args }, body: [...extra, ...r.body] };
+    }
     const st = new SlotAlloc();
     const kind: CRule["kind"] = r.head.args ? "func" : r.head.contains !== undefined ? "set" : "value";
     const headTerms: Term[] = [...dyn];
@@ -213,7 +231,7 @@ export class Compiler {
       constValue: value === undefined || isConst(value),
     };
     if (r.else) {
-      const e = this.compileRule({ ...r.else, head: { ...r.else.head, args: r.head.args } }, mc, node, dyn);
+      const e = this.compileRule({ ...r.else, head: { ...r.else.head, args: origArgs } }, mc, node, dyn);
       cr.else = e;
     }
     cr.nslots = st.n;
@@ -247,21 +265,16 @@ export class Compiler {
       for (const c of n.children.values()) walk(c);
     };
     walk(this.root);
+    // A reference depends on every rule whose path agrees with it on their common prefix
+    // (variables in the reference match any key).
     const targets = (path: string): Node[] => {
       const parts = path === "" ? [] : path.split("\u0000");
       const out: Node[] = [];
-      let n: Node | undefined = this.root;
-      for (const p of parts) {
-        if (!n) break;
-        if (n.rules.length || n.funcs.length) out.push(n);
-        n = n.children.get(p);
-      }
-      if (n) {
-        const sub = (x: Node) => {
-          if (x.rules.length || x.funcs.length || x.defaultRule) out.push(x);
-          for (const c of x.children.values()) sub(c);
-        };
-        sub(n);
+      for (const n of nodes) {
+        const m = Math.min(parts.length, n.path.length);
+        let ok = true;
+        for (let i = 0; i < m && ok; i++) if (parts[i] !== WILD && parts[i] !== n.path[i]) ok = false;
+        if (ok) out.push(n);
       }
       return out;
     };
@@ -302,6 +315,24 @@ class SlotAlloc {
 }
 
 const unsafe = (name: string, loc: Loc) => new RegoError("rego_unsafe_var_error", `var ${name} is unsafe`, loc);
+
+/** A term computing a value (call or template string) outside nested closures. */
+function hasComputed(t: Term): boolean {
+  switch (t.t) {
+    case "call":
+    case "template":
+      return true;
+    case "ref":
+      return hasComputed(t.head) || t.path.some(hasComputed);
+    case "array":
+    case "set":
+      return t.items.some(hasComputed);
+    case "object":
+      return t.items.some(([k, v]) => hasComputed(k) || hasComputed(v));
+    default:
+      return false;
+  }
+}
 
 function isConst(t: Term): boolean {
   switch (t.t) {
@@ -710,6 +741,7 @@ class RuleCompiler {
     for (const p of ref.path) {
       if (p.t === "scalar" && typeof p.v === "string") parts.push(p.v);
       else if (p.t === "scalar" && typeof p.v === "number") parts.push(String(p.v));
+      else if (p.t === "var" || p.t === "ref" || p.t === "call" || p.t === "template") parts.push(WILD);
       else break;
     }
     this.deps.add(parts.join("\u0000"));

@@ -360,11 +360,12 @@ export class Evaluator {
             s += p;
             continue;
           }
-          const vals: Value[] = [];
+          let vals: Value[] = [];
           this.evalTerm(p, frame, ctx, (v) => {
             vals.push(v);
             return false;
           });
+          if (p.t === "arraycompr" && p.tmplWith) vals = vals[0] as Value[];
           if (vals.length === 0) s += "<undefined>";
           else if (vals.length > 1) throw new RegoError("eval_conflict_error", "template expression produced multiple outputs", p.loc);
           else {
@@ -399,39 +400,39 @@ export class Evaluator {
   }
 
   /** Walk a plain value along ref path terms, iterating unbound vars. */
-  private walk(v: Value, path: Term[], i: number, frame: Frame, ctx: Ctx, k: KV): boolean {
+  private walk(v: Value, path: Term[], i: number, frame: Frame, ctx: Ctx, k: KV, dk = false): boolean {
     if (i === path.length) return k(v);
     const p = path[i] as Term;
     if (p.t === "scalar") {
-      const n = index(v, p.v);
-      return n === undefined ? false : this.walk(n, path, i + 1, frame, ctx, k);
+      const n = dk ? dataIndex(v, p.v) : index(v, p.v);
+      return n === undefined ? false : this.walk(n, path, i + 1, frame, ctx, k, dk);
     }
     if (p.t === "var" && (p.slot as number) >= 0) {
       const s = p.slot as number;
       const cur = frame[s];
       if (cur !== undefined) {
-        const n = index(v, cur);
-        return n === undefined ? false : this.walk(n, path, i + 1, frame, ctx, k);
+        const n = dk ? dataIndex(v, cur) : index(v, cur);
+        return n === undefined ? false : this.walk(n, path, i + 1, frame, ctx, k, dk);
       }
       // iterate
       if (Array.isArray(v)) {
         for (let j = 0; j < v.length; j++) {
           frame[s] = j;
-          const r = this.walk(v[j] as Value, path, i + 1, frame, ctx, k);
+          const r = this.walk(v[j] as Value, path, i + 1, frame, ctx, k, dk);
           frame[s] = undefined;
           if (r) return true;
         }
       } else if (v instanceof RObject) {
         for (const [ok, ov] of v.entries()) {
           frame[s] = ok;
-          const r = this.walk(ov, path, i + 1, frame, ctx, k);
+          const r = this.walk(ov, path, i + 1, frame, ctx, k, dk);
           frame[s] = undefined;
           if (r) return true;
         }
       } else if (v instanceof RSet) {
         for (const el of v.values()) {
           frame[s] = el;
-          const r = this.walk(el, path, i + 1, frame, ctx, k);
+          const r = this.walk(el, path, i + 1, frame, ctx, k, dk);
           frame[s] = undefined;
           if (r) return true;
         }
@@ -440,11 +441,11 @@ export class Evaluator {
     }
     if (allBound(needsNow(p), frame))
       return this.evalTerm(p, frame, ctx, (key) => {
-        const n = index(v, key);
-        return n === undefined ? false : this.walk(n, path, i + 1, frame, ctx, k);
+        const n = dk ? dataIndex(v, key) : index(v, key);
+        return n === undefined ? false : this.walk(n, path, i + 1, frame, ctx, k, dk);
       });
     // pattern key (e.g. a[[x, y]]): iterate keys and unify
-    const each = (key: Value, val: Value) => this.unifyVal(p, key, frame, ctx, () => this.walk(val, path, i + 1, frame, ctx, k));
+    const each = (key: Value, val: Value) => this.unifyVal(p, key, frame, ctx, () => this.walk(val, path, i + 1, frame, ctx, k, dk));
     if (Array.isArray(v)) {
       for (let j = 0; j < v.length; j++) if (each(j, v[j] as Value)) return true;
     } else if (v instanceof RObject) {
@@ -503,13 +504,13 @@ export class Evaluator {
       if (ctx.overrides) {
         const cpath = [...node.path, key];
         const ob = this.applyOverridesBelow(cbase, cpath, ctx);
-        return ob === undefined ? false : this.walk(ob, path, i + 1, frame, ctx, k);
+        return ob === undefined ? false : this.walk(ob, path, i + 1, frame, ctx, k, true);
       }
-      return cbase === undefined ? false : this.walk(cbase, path, i + 1, frame, ctx, k);
+      return cbase === undefined ? false : this.walk(cbase, path, i + 1, frame, ctx, k, true);
     }
     if (key !== undefined && !node.hasRules) {
       const b = this.applyOverridesBelow(base, node.path, ctx);
-      return b === undefined ? false : this.walk(b, path, i, frame, ctx, k);
+      return b === undefined ? false : this.walk(b, path, i, frame, ctx, k, true);
     }
     const v = this.nodeValue(node, ctx);
     return v === undefined ? false : this.walk(v, path, i, frame, ctx, k);
@@ -532,7 +533,7 @@ export class Evaluator {
       if (!node.hasRules) result = base;
       else {
         if (node.rules.length || node.defaultRule) result = this.evalRules(node, ctx);
-        if (node.children.size) {
+        if (node.children.size || node.pkg) {
           let obj: RObject | undefined;
           const start = result ?? base;
           if (start instanceof RObject) obj = start.clone();
@@ -862,6 +863,13 @@ function computeConst(t: Term): Value | undefined {
     default:
       return undefined;
   }
+}
+
+/** index() for base documents: their object keys are strings, so numeric keys match by text. */
+function dataIndex(v: Value, key: Value): Value | undefined {
+  const r = index(v, key);
+  if (r === undefined && typeof key === "number" && v instanceof RObject) return v.getStr(String(key));
+  return r;
 }
 
 /** v[key] for arrays, objects and sets; undefined otherwise. */

@@ -137,6 +137,11 @@ export function lex(src: string, file: string): Token[] {
           line++;
           lineStart = i + 1;
         }
+        if (raw && ch === "\\" && src[i + 1] === "{") {
+          lit += "{";
+          i += 2;
+          continue;
+        }
         if (!raw && ch === "\\") {
           const nx = src[i + 1];
           if (nx === "{" || nx === "}") {

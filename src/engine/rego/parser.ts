@@ -34,8 +34,12 @@ function parseTemplateExpr(src: string, file: string, line: number, col: number)
   }
   const p = new Parser(toks, file, src);
   const t = p.exprTerm();
+  const withs = p.withs();
   if (p.peek().kind !== "eof") p.fail(`unexpected ${p.describe(p.peek())} in template expression`);
-  return t;
+  if (withs.length === 0) return t;
+  // `{expr with ...}`: evaluated as a one-expression comprehension, so the modifiers apply to it only
+  const v: Term = { t: "var", name: "$tw", loc: t.loc };
+  return { t: "arraycompr", term: v, body: [{ k: "unify", a: v, b: t, negated: false, with: withs, loc: t.loc }], loc: t.loc, tmplWith: true };
 }
 
 class Parser {
@@ -205,7 +209,21 @@ class Parser {
   private ruleBody(_first: boolean): Body | undefined {
     if (this.isKw("if")) {
       this.next();
-      if (this.isP("{")) return this.block();
+      if (this.isP("{")) {
+        // like OPA: `if {...}` is first tried as a single literal (e.g. an object comprehension);
+        // a set literal or anything that does not parse as one expression is a body block.
+        const save = this.i;
+        try {
+          const lit = this.literal();
+          const single = lit.k === "term" && !lit.negated && lit.term.t === "set";
+          const n = this.peek();
+          if (!single && (n.kind === "eof" || n.nl || this.isKw("else"))) return [lit];
+        } catch (e) {
+          if (!(e instanceof RegoError)) throw e;
+        }
+        this.i = save;
+        return this.block();
+      }
       const lit = this.literal();
       return [lit];
     }
@@ -289,8 +307,14 @@ class Parser {
       }
       expr = this.exprLiteral();
     }
+    const withs = this.withs();
+    return { ...expr, negated, with: withs, loc: this.loc(start) } as Expr;
+  }
+
+  /** `with target as value` modifiers (they may continue on following lines). */
+  withs(): With[] {
     const withs: With[] = [];
-    while (this.isKw("with") && !this.brk()) {
+    while (this.isKw("with")) {
       const wt = this.next();
       const target = this.withTarget();
       if (!this.isKw("as")) this.fail(`unexpected ${this.describe(this.peek())}: expected as`);
@@ -298,7 +322,7 @@ class Parser {
       const value = this.exprTerm();
       withs.push({ target, value, loc: this.loc(wt) });
     }
-    return { ...expr, negated, with: withs, loc: this.loc(start) } as Expr;
+    return withs;
   }
 
   private withTarget(): Term {
