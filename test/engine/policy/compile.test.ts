@@ -1,0 +1,192 @@
+import { afterEach, beforeEach, expect, setDefaultTimeout, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { canonicalJson } from "../../../src/engine/canonical.ts";
+import { loadKeys } from "../../../src/engine/crypto/keys.ts";
+import { signatureString, utf8 } from "../../../src/engine/crypto/ed25519.ts";
+import { initInstall } from "../../../src/engine/install.ts";
+import { applyPolicy } from "../../../src/engine/policy/apply.ts";
+import { catalog, STEP_NAMES } from "../../../src/engine/policy/catalog.ts";
+import { compileForAgent, ensureDefaultAgent, explainAgent, verifyEnvelope } from "../../../src/engine/policy/index.ts";
+import { createAgent, createProject } from "../../../src/engine/policy/registry.ts";
+import { validatePayload } from "../../../src/engine/policy/schema.ts";
+import { compileModules } from "../../../src/engine/rego/index.ts";
+import type { Db } from "../../../src/engine/store/db.ts";
+import { openState } from "../../../src/engine/store/state.ts";
+import { tempHome } from "../../helpers/home.ts";
+
+setDefaultTimeout(60_000);
+
+let t: { home: string; cleanup: () => void };
+let db: Db;
+beforeEach(async () => {
+  t = tempHome();
+  await initInstall({ home: t.home, org: "acme" });
+  db = openState(t.home);
+});
+afterEach(() => t.cleanup());
+
+const file = (name: string, text: string) => {
+  const p = join(t.home, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+test("compileForAgent: schema-valid, signed, verifiable; unknown agent is exit 3", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "mailer", project: "p", function: "customer_support_emailer", categories: ["customer_pii"] });
+  const env = compileForAgent(db, "mailer", { sandbox_id: "sb-1", ttlSeconds: 60 });
+  expect(validatePayload(env.payload)).toEqual({ ok: true });
+  expect(env.payload).toMatchObject({ agent: "mailer", project: "p", org: "acme", sandbox_id: "sb-1" });
+  expect(Date.parse(env.payload.expires_at) - Date.parse(env.payload.issued_at)).toBe(60_000);
+  const keys = [loadKeys(t.home).ed25519];
+  const v = verifyEnvelope(env, keys);
+  expect(v.ok).toBe(true);
+  // expiry, wrong key, schema
+  expect(verifyEnvelope(env, keys, { now: Date.now() + 61_000 })).toMatchObject({ ok: false, reason: expect.stringContaining("expired") });
+  expect(verifyEnvelope(env, [{ kid: "other", public: keys[0]?.public as Uint8Array }])).toMatchObject({ ok: false });
+  expect(verifyEnvelope({ payload: { ...env.payload, tools: undefined }, signature: env.signature }, keys)).toMatchObject({ ok: false });
+  // a payload re-signed after a schema-breaking edit still fails on the schema
+  const broken = { ...env.payload, pipeline: { ...env.payload.pipeline, mode: "yolo" } };
+  const k = loadKeys(t.home).ed25519;
+  expect(verifyEnvelope({ payload: broken, signature: signatureString(k.kid, utf8(canonicalJson(broken)), k.secret) }, keys).ok).toBe(false);
+  expect(() => compileForAgent(db, "ghost")).toThrow(expect.objectContaining({ code: "unknown_agent", exitCode: 3 }));
+});
+
+test("every function × category × pack combination compiles to a schema-valid policy with every step named", () => {
+  const cat = catalog();
+  createProject(db, "all");
+  applyPolicy(db, { level: "project=all", packs: Object.keys(cat.packs) });
+  let n = 0;
+  for (const fn of [null, ...Object.keys(cat.functions)]) {
+    const name = `a${n++}`;
+    createAgent(db, { name, project: "all", function: fn, categories: Object.keys(cat.categories) });
+    const env = compileForAgent(db, name);
+    const r = validatePayload(env.payload);
+    expect(r).toEqual({ ok: true });
+    expect(env.payload.pipeline.steps.map((s) => s.name).sort()).toEqual([...STEP_NAMES].sort());
+    // forbidden capabilities: no allowed tool exercises one
+    const forbidden = new Set(env.payload.identity.forbidden_capabilities);
+    for (const tool of env.payload.tools.allow) {
+      for (const c of env.payload.tools.catalog[tool]?.capabilities ?? []) expect(forbidden.has(c)).toBe(false);
+    }
+    expect(env.payload.pipeline.preset).toBe("standard");
+    expect(env.payload.compliance_tags).toEqual(expect.arrayContaining(["gdpr", "hipaa", "pci-dss", "nis2", "dora", "eu-ai-act", "owasp-llm"]));
+  }
+});
+
+test("pack Rego rules compile with the Rego engine and decide per call", () => {
+  const cat = catalog();
+  for (const pack of Object.values(cat.packs)) {
+    for (const r of pack.rules) {
+      const compiled = compileModules([{ filename: `${pack.id}/${r.id}.rego`, source: r.module }]);
+      for (const ep of r.entrypoints ?? []) expect(Array.isArray(compiled.prepare(ep).eval({ tool: { name: "echo", arguments: { message: "hi" } } }))).toBe(true);
+    }
+  }
+  const gdpr = cat.packs.gdpr?.rules[0];
+  const q = compileModules([{ filename: "gdpr.rego", source: gdpr?.module ?? "" }]).prepare("data.tappass.packs.gdpr.deny");
+  const hit = q.eval({ tool: { name: "run_sql", arguments: { query: "SELECT * FROM customers" } } });
+  expect(JSON.stringify(hit)).toContain("GDPR");
+  const miss = q.eval({ tool: { name: "run_sql", arguments: { query: "SELECT id FROM orders" } } });
+  expect(JSON.stringify(miss)).not.toContain("GDPR");
+});
+
+test("cascade: strictest wins (actions, ceilings, allow-lists intersect, deny-lists union) with because-trails", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "dev", project: "p", function: "coding_assistant" });
+  applyPolicy(db, {
+    level: "org",
+    files: [file("org.yaml", "budget: { tokens_per_day: 100000 }\nnetwork: { egress: allowlist, allow_domains: [api.github.com, pypi.org, registry.npmjs.org] }\ntools: { deny: [Task] }\n")],
+  });
+  applyPolicy(db, {
+    level: "project=p",
+    files: [file("proj.yaml", "budget: { tokens_per_day: 50000 }\nnetwork: { allow_domains: [pypi.org, registry.npmjs.org] }\ntools: { deny: [WebSearch], allow: [Read, Grep, Glob, Bash, Edit] }\npipeline: { steps: { detect_pii: { action: block } } }\n")],
+  });
+  applyPolicy(db, { level: "agent=dev", files: [file("agent.yaml", "network: { allow_domains: [pypi.org] }\ntools: { allow: [Read, Grep, Bash] }\nbudget: { tokens_per_day: 30000 }\n")] });
+  const p = compileForAgent(db, "dev").payload;
+  expect(p.budget.tokens_per_day).toBe(30_000);
+  expect(p.network.allow_domains).toEqual(["pypi.org"]);
+  expect(p.tools.allow).toEqual(["Bash", "Grep", "Read"]);
+  expect(p.tools.deny).toEqual(expect.arrayContaining(["Task", "WebSearch"]));
+  expect(p.pipeline.steps.find((s) => s.name === "detect_pii")?.action).toBe("block");
+  const rows = explainAgent(db, "dev").rules;
+  const row = (a: string, v?: unknown) => rows.find((r) => r.aspect === a && (v === undefined || r.value === v));
+  expect(row("budget.tokens_per_day")?.because).toEqual([expect.objectContaining({ level: "agent", source: `file:${join(t.home, "agent.yaml")}` })]);
+  expect(row("network.allow_domains", "pypi.org")?.because.map((b) => b.level)).toEqual(["org", "project", "agent"]);
+  expect(row("tools.deny", "Task")?.because[0]).toMatchObject({ level: "org" });
+});
+
+test("the org may change built-in defaults; lower levels may not relax them", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "dev", project: "p" });
+  applyPolicy(db, { level: "org", files: [file("relaxed.yaml", "preset: starter\npipeline: { steps: { redact_pii_in_prompt: { enabled: false } } }\nbudget: { tokens_per_day: null }\n")] });
+  const p = compileForAgent(db, "dev").payload;
+  expect(p.pipeline).toMatchObject({ preset: "starter", mode: "warn" });
+  expect(p.budget.tokens_per_day).toBeNull();
+  // a project can raise the preset (tighten) but not lower the mode below the org's
+  applyPolicy(db, { level: "project=p", files: [file("tight.yaml", "preset: regulated\n")] });
+  expect(compileForAgent(db, "dev").payload.pipeline.preset).toBe("regulated");
+  const lower = file("lower.yaml", "pipeline: { mode: observe }\n");
+  expect(() => applyPolicy(db, { level: "project=p", files: [lower] })).toThrow(expect.objectContaining({ code: "floor_violation", exitCode: 1 }));
+  const budget = file("budget.yaml", "budget: { requests_per_minute: 100000 }\n");
+  expect(() => applyPolicy(db, { level: "agent=dev", files: [budget] })).toThrow(expect.objectContaining({ code: "floor_violation" }));
+  const egress = file("open.yaml", "network: { egress: open }\n");
+  expect(() => applyPolicy(db, { level: "agent=dev", files: [egress] })).toThrow(expect.objectContaining({ code: "floor_violation" }));
+  const ssh = file("ssh.yaml", "filesystem: { read_write: ['~/.ssh/keys'] }\n");
+  expect(() => applyPolicy(db, { level: "agent=dev", files: [ssh] })).toThrow(expect.objectContaining({ code: "floor_violation" }));
+});
+
+test("tools.yaml: add a tool, extend one with +cap/-cap, per-agent tightening; -cap cannot dodge a denied capability", () => {
+  createProject(db, "support");
+  createAgent(db, { name: "mailer", project: "support", function: "customer_support_emailer" });
+  createAgent(db, { name: "other", project: "support", function: "customer_support_emailer" });
+  applyPolicy(db, { level: "org", files: ["policies/tools.yaml"] });
+  const p = compileForAgent(db, "mailer").payload;
+  expect(p.tools.catalog.crm_lookup).toMatchObject({ capabilities: ["sor_read"], server: "crm" });
+  expect(p.tools.catalog.send_internal_email?.capabilities).toEqual(["internal_messaging"]);
+  expect(p.tools.catalog.send_internal_email?.slots).toEqual({ destination_param: "to", content_param: "body" });
+  expect(p.tools.allow).toEqual(expect.arrayContaining(["crm_lookup", "send_internal_email"]));
+  expect(p.tools.schemas_acl.send_email).toEqual({ deny_fields: ["bcc"] });
+  expect(p.tools.constraints).toContainEqual(expect.objectContaining({ tool: "send_email", param: "cc", op: "max", value: 5 }));
+  expect(compileForAgent(db, "other").payload.tools.schemas_acl.send_email).toBeUndefined();
+  // a project cannot strip credential_access (denied by the baseline) from a tool to use it
+  const dodge = file("dodge.yaml", "catalog:\n  get_secret:\n    extends: get_secret\n    capabilities: [-credential_access]\n");
+  expect(() => applyPolicy(db, { level: "project=support", files: [dodge] })).toThrow(expect.objectContaining({ exitCode: 1 }));
+});
+
+test("Rego aspects: a clear convention evaluated with the agent's context; per-call packages are carried as rules", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "eng", project: "p", function: "data_engineer_agent" });
+  createAgent(db, { name: "kb", project: "p", function: "internal_kb_assistant", categories: ["employee_pii"] });
+  applyPolicy(db, { level: "org", files: ["policies/baseline.rego"] });
+  applyPolicy(db, { level: "project=p", files: ["policies/strict-project.rego"] });
+  const eng = compileForAgent(db, "eng").payload;
+  const kb = compileForAgent(db, "kb").payload;
+  expect(eng.tools.deny).not.toContain("run_sql");
+  expect(kb.tools.deny).toEqual(expect.arrayContaining(["run_sql", "WebSearch", "WebFetch"]));
+  expect(eng.tools.deny).not.toContain("WebSearch");
+  expect(kb.pipeline.steps.find((s) => s.name === "detect_pii")?.action).toBe("notify");
+  expect(eng.budget.tokens_per_day).toBe(2_000_000);
+  expect(eng.tools.dangerous_commands).toContain("git push --force*");
+  const rule = eng.rules.find((r) => r.id === "strict-project");
+  expect(rule).toMatchObject({ level: "project", source: "file:policies/strict-project.rego", entrypoints: ["data.tappass.tool.deny"] });
+  const q = compileModules([{ filename: "s.rego", source: rule?.module ?? "" }]).prepare("data.tappass.tool.deny");
+  expect(JSON.stringify(q.eval({ tool: { name: "send_email", arguments: { to: "x@evil.example" } } }))).toContain("external recipients");
+  expect(JSON.stringify(q.eval({ tool: { name: "send_email", arguments: { to: "bob@acme.example" } } }))).not.toContain("external");
+  // a Rego aspects rule that relaxes a floor is refused like YAML
+  const relax = file("relax.rego", 'package tappass.aspects\n\nimport rego.v1\n\ntools_allow contains "WebFetch" if input.agent.name == "kb"\n');
+  expect(() => applyPolicy(db, { level: "agent=kb", files: [relax] })).toThrow(expect.objectContaining({ code: "floor_violation" }));
+});
+
+test("ensureDefaultAgent is idempotent and governed by the baseline; apply --dry-run stores nothing", () => {
+  expect(ensureDefaultAgent(db)).toBe("local");
+  expect(ensureDefaultAgent(db)).toBe("local");
+  expect(ensureDefaultAgent(db, "mine")).toBe("mine");
+  const p = compileForAgent(db, "local").payload;
+  expect(p).toMatchObject({ project: "default", tools: { default: "deny" }, pipeline: { preset: "standard", mode: "enforce" } });
+  const r = applyPolicy(db, { level: "project=default", packs: ["hipaa"], dryRun: true });
+  expect(r).toMatchObject({ changed: true, version: 1, dry_run: true });
+  expect(compileForAgent(db, "local").payload.compliance_tags).not.toContain("hipaa");
+  expect(applyPolicy(db, { level: "project=default", packs: ["hipaa"] })).toMatchObject({ changed: true, version: 1 });
+  expect(compileForAgent(db, "local").payload.compliance_tags).toContain("hipaa");
+});
