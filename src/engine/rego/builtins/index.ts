@@ -16,6 +16,7 @@ import { builtins as jsonopsBuiltins } from "./jsonops.ts";
 import { builtins as jwtBuiltins } from "./jwt.ts";
 import { builtins as cryptoBuiltins } from "./crypto.ts";
 import { builtins as templateBuiltins } from "./template.ts";
+import { builtins as graphrandBuiltins } from "./graphrand.ts";
 
 const all: BuiltinDef[][] = [
   core,
@@ -31,6 +32,7 @@ const all: BuiltinDef[][] = [
   jwtBuiltins,
   cryptoBuiltins,
   templateBuiltins,
+  graphrandBuiltins,
 ];
 
 export const BUILTINS: Map<string, BuiltinDef> = new Map();
