@@ -468,7 +468,7 @@ export class Evaluator {
   private applyOverridesBelow(v: Value | undefined, path: string[], ctx: Ctx): Value | undefined {
     if (!ctx.overrides) return v;
     for (const [p, ov] of ctx.overrides) {
-      if (p.length > path.length && path.every((x, i) => x === p[i])) v = setPath(v, p.slice(path.length), ov);
+      if (p.length >= path.length && path.every((x, i) => x === p[i])) v = setPath(v, p.slice(path.length), ov);
     }
     return v;
   }
@@ -660,10 +660,9 @@ export class Evaluator {
       if (m) {
         if (m.call) {
           target = m.call;
-          // the replacement sees the original (unmocked) function
-          const mocks = new Map(ctx.mocks);
-          mocks.delete(key);
-          fctx = { ...ctx, mocks: mocks.size ? mocks : undefined, vcache: new Map(), fcache: new Map() };
+          // the replacement runs without the active mocks: it sees the original function, and
+          // never another mock (its own `with` modifiers still apply)
+          fctx = { ...ctx, mocks: undefined, vcache: new Map(), fcache: new Map() };
         } else mockValue = m.value;
       }
     }
