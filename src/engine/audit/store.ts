@@ -66,7 +66,7 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
       for (;;) {
         try {
           const rows = writeBatch(db, signer, batch.map((p) => p.input));
-          batch.forEach((p, i) => p.resolve(rows[i] as AuditRow));
+          for (let i = 0; i < batch.length; i++) batch[i]?.resolve(rows[i] as AuditRow);
           break;
         } catch (e) {
           // Another process holds the write lock past busy_timeout: back off and retry.

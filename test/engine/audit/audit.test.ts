@@ -42,9 +42,9 @@ describe("append", () => {
     const v = verifyDb(db, verifier);
     expect(v).toMatchObject({ ok: true, rows: 50, first_seq: 1, last_seq: 50 });
     // The native Ed25519 signature is a standard one: @noble/ed25519 verifies it.
-    const r = rows[7];
-    const sig = Buffer.from((r?.signature as string).split(":")[2] as string, "base64");
-    expect(verifyBytes(new Uint8Array(sig), new Uint8Array(Buffer.from(r?.row_hash as string, "hex")), keys.ed25519.public)).toBe(true);
+    const r = rows[7] as (typeof rows)[number];
+    const sig = Buffer.from(r.signature.split(":")[2] as string, "base64");
+    expect(verifyBytes(new Uint8Array(sig), new Uint8Array(Buffer.from(r.row_hash, "hex")), keys.ed25519.public)).toBe(true);
     // Group commit: 50 appends in one tick went into few transactions, in order.
     expect(readRows(db, { agent: "mailer" }).length).toBe(25);
   });

@@ -73,7 +73,9 @@ export function toolVerdict(name: string, env: StepEnv, hits: ToolHit[], checked
 /** Visit every string leaf of a value with its dotted path. */
 export function walkStrings(v: unknown, fn: (path: string, s: string) => void, path = ""): void {
   if (typeof v === "string") fn(path, v);
-  else if (Array.isArray(v)) v.forEach((x, i) => walkStrings(x, fn, path ? `${path}.${i}` : String(i)));
+  else if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) walkStrings(v[i], fn, path ? `${path}.${i}` : String(i));
+  }
   else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walkStrings(x, fn, path ? `${path}.${k}` : k);
 }
 
