@@ -94,6 +94,7 @@ export function emptyEff(): Eff {
     },
     catalog: new Map(),
     network: { egress: { v: "open", b: [] }, allow_domains: null, deny_domains: new Map(), deny_categories: new Map() },
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: "${cwd}" is a literal placeholder expanded at enforcement
     filesystem: { workspace: { v: "${cwd}", b: [] }, read_only: null, read_write: null, deny_paths: new Map() },
     interpreter: { host_functions: null, memory_mb: { v: 256, b: [] }, cpu_time_ms: { v: 5000, b: [] } },
     budget: {

@@ -3,7 +3,7 @@
  * Fragment: a policy YAML file, a Rego module's `tappass.aspects` result, a compliance pack, a
  * function, a data category, a concern, the built-in baseline. The cascade merges fragments.
  */
-import type { Mode, Preset, StepAction, ToolEntry, ToolSlots } from "./types.ts";
+import type { Mode, Preset, StepAction, ToolSlots } from "./types.ts";
 
 export interface StepOverride {
   enabled?: boolean;
