@@ -226,7 +226,8 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
         return { decision: "deny", denied_by: deniedBy, modified, fragments: phaseFrags };
       }
     }
-    const steps = plan.filter((p) => p.def && runsIn(p.def, phase));
+    const inPhase = plan.filter((p) => p.def && runsIn(p.def, phase));
+    const steps = [...inPhase.filter((p) => p.def?.first), ...inPhase.filter((p) => !p.def?.first)];
     let i = 0;
     while (i < steps.length) {
       const p = steps[i] as Planned;

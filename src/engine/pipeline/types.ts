@@ -127,6 +127,8 @@ export interface StepDef {
   stage?: "audit";
   /** Integrity steps (policy signature, token): their deny is never softened by observe/warn. */
   hard?: boolean;
+  /** Runs before the other steps of its phase whatever the policy's order (e.g. pii_restore, so tool rules see real values). */
+  first?: boolean;
   run(ctx: CallContext, env: StepEnv): StepResult | Promise<StepResult>;
 }
 

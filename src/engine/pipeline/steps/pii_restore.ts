@@ -1,7 +1,8 @@
 /**
  * pii_restore: after the call, puts the originals back for the placeholders redact_pii_in_prompt
  * made, in the response text and in the arguments of model-emitted tool calls, so the user sees
- * real values and tools act on them while the model never saw them.
+ * real values and tools act on them while the model never saw them. Runs first in after_call
+ * so tool rules (constraints, Rego) judge the real values, not the placeholders.
  */
 import type { StepDef } from "../types.ts";
 import { setPath, walkStrings } from "./_util.ts";
@@ -22,6 +23,8 @@ const step: StepDef = {
   name: "pii_restore",
   phase: "after_call",
   aspect: "compliance_tags",
+  // Before the tool steps of after_call: constraints and rules must judge the real recipient.
+  first: true,
   run(ctx) {
     if (ctx.pii_vault.size === 0) return { decision: "allow", evidence: { restored: 0 } };
     let restored = 0;

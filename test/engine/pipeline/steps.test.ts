@@ -1,0 +1,44 @@
+import { afterEach, expect, test } from "bun:test";
+import { testPayload, withStep } from "../../helpers/policy.ts";
+import { type Env, llmCall, pipelineEnv } from "./helpers.ts";
+
+let env: Env;
+afterEach(() => env?.cleanup());
+
+test("pii_restore puts originals back into model-emitted tool call arguments BEFORE tool rules judge them", async () => {
+  env = await pipelineEnv();
+  const p = env.pipeline(testPayload());
+  const c = p.begin(llmCall(await env.token(), "Email jane.doe@example.com that her refund was sent."));
+  await c.run("before_call");
+  expect(c.ctx.request[1]?.text).toContain("«EMAIL_1»");
+  c.ctx.tool_calls = [{ id: "t1", name: "send_email", arguments: { to: "«EMAIL_1»", subject: "Refund", body: "Hi «EMAIL_1», your refund was sent." }, origin: "model" }];
+  const v = await c.run("after_call");
+  // The Rego rule sees the real, external recipient (not «EMAIL_1») and strips the call.
+  expect(c.ctx.tool_calls[0]?.arguments.to).toBe("jane.doe@example.com");
+  expect(c.ctx.tool_calls[0]?.removed?.step).toBe("apply_compiled_policy");
+  expect(v.decision).toBe("allow");
+});
+
+test("enforce_no_train_flag marks LLM calls no-train and refuses an explicit training opt-in under regulated", async () => {
+  env = await pipelineEnv();
+  const tok = await env.token();
+  const p = env.pipeline(testPayload({ pipeline: { preset: "regulated" } }));
+  const ok = p.begin(llmCall(tok, "hello"));
+  await ok.run("before_call");
+  expect(ok.ctx.flags.no_train).toBe(true);
+  const optIn = p.begin(llmCall(tok, "hello", { flags: { allow_training: true } }));
+  expect((await optIn.run("before_call")).denied_by?.step).toBe("enforce_no_train_flag");
+  const q = env.pipeline(withStep(testPayload(), "enforce_no_train_flag", { action: "block", config: { training_providers: ["cheapllm"] } }));
+  expect((await q.begin(llmCall(tok, "hello", { provider: "cheapllm" })).run("before_call")).denied_by?.step).toBe("enforce_no_train_flag");
+});
+
+test("observe mode leaves model tool calls in place and logs what would have been stripped", async () => {
+  env = await pipelineEnv();
+  const p = env.pipeline(testPayload({ pipeline: { mode: "observe" } }));
+  const c = p.begin(llmCall(await env.token(), "tidy up"));
+  await c.run("before_call");
+  c.ctx.tool_calls = [{ id: "t1", name: "Bash", arguments: { command: "rm -rf /" }, origin: "model" }];
+  const v = await c.run("after_call");
+  expect(c.ctx.tool_calls[0]?.removed).toBeUndefined();
+  expect(v.fragments.find((f) => f.step === "dangerous_commands")).toMatchObject({ decision: "log", evidence: { would: "deny" } });
+});
