@@ -13,6 +13,13 @@ async function main(): Promise<void> {
     process.stdout.write(`${pkg.version}\n`);
     return;
   }
+  // Fast path: the kernel ring's `__exec` step restricts itself and execve's at once; it must
+  // start as quickly as possible and never load oclif (sandbox/entry.ts).
+  if (args[0] === "__exec") {
+    const { execStep } = await import("../sandbox/entry.ts");
+    await execStep(args.slice(1));
+    return;
+  }
   const [{ Config, Plugin, flush, run }, { COMMANDS, TOPICS }, { toTapPassError }, { commandsFor, personaArgv, personaOf }, { invokedName }] =
     await Promise.all([import("@oclif/core"), import("../commands/index.ts"), import("./base.ts"), import("./persona.ts"), import("./self.ts")]);
   const invoked = invokedName();

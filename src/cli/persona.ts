@@ -8,7 +8,7 @@
 export type Persona = "operator" | "host" | "agent";
 
 /** Commands the agent persona may run: read-only, nothing that writes policy, keys or state. */
-export const AGENT_COMMANDS = new Set(["agent:whoami", "agent:policy", "agent:watch", "agent:hook:claude-code", "agent:hook:codex", "agent:hook:gemini"]);
+export const AGENT_COMMANDS = new Set(["agent:whoami", "agent:policy", "agent:watch", "agent:token", "agent:hook:claude-code", "agent:hook:codex", "agent:hook:gemini"]);
 
 export function personaOf(invoked: string): Persona {
   if (invoked === "tappass-host" || invoked.startsWith("tappass-host")) return "host";
@@ -27,10 +27,10 @@ export function commandsFor<T>(persona: Persona, all: Record<string, T>): Record
 export function personaArgv(persona: Persona, argv: string[]): string[] {
   if (persona === "operator") return argv;
   const topic = persona === "agent" ? "agent" : "host";
-  if (argv.length === 0) return [topic, "--help"];
+  if (argv.length === 0) return ["--help"];
   const first = argv[0] as string;
-  if (first === "--version" || first === "-v" || first === "version") return argv;
-  if (first === "--help" || first === "-h" || first === "help") return [topic, "--help"];
+  // Root help and version: the command table is already filtered to this persona.
+  if (first === "--version" || first === "-v" || first === "version" || first === "--help" || first === "-h" || first === "help") return argv;
   if (first === topic) return argv;
   return [topic, ...argv];
 }

@@ -6,7 +6,7 @@
  */
 import type { CompiledPolicyPayload } from "../engine/policy/types.ts";
 import type { Provider, RenderCapabilities, RenderedFile } from "./types.ts";
-import { CLAUDE_BUILTIN_TOOLS, allowedDomains, deniedPaths, json, uniq } from "./util.ts";
+import { CLAUDE_BUILTIN_TOOLS, allowedDomains, deniedPaths, json, shellJoin, uniq } from "./util.ts";
 
 /** "/abs/path" → Claude's absolute-path rule form "//abs/path/**" (dirs) or "//abs/file". */
 function pathRule(p: string): string {
@@ -46,7 +46,7 @@ export function claudePermissions(policy: CompiledPolicyPayload, caps: RenderCap
 }
 
 function settings(policy: CompiledPolicyPayload, caps: RenderCapabilities) {
-  const hook = [...caps.agentCommand, "hook", "claude-code"].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(" ");
+  const hook = shellJoin([...caps.agentCommand, "hook", "claude-code"]);
   const servers = Object.keys(caps.mcpServers ?? {}).sort();
   const env: Record<string, string> = {
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
@@ -56,6 +56,8 @@ function settings(policy: CompiledPolicyPayload, caps: RenderCapabilities) {
   };
   if (caps.gatewayUrl) env.ANTHROPIC_BASE_URL = caps.gatewayUrl;
   return {
+    // Short-lived capability tokens, renewed through the governor (never a provider key).
+    ...(caps.gatewayUrl ? { apiKeyHelper: shellJoin([...caps.agentCommand, "token"]) } : {}),
     permissions: { ...claudePermissions(policy, caps), disableBypassPermissionsMode: "disable" },
     allowManagedHooksOnly: true,
     allowManagedPermissionRulesOnly: true,
@@ -65,7 +67,8 @@ function settings(policy: CompiledPolicyPayload, caps: RenderCapabilities) {
     allowedMcpServers: servers.map((serverName) => ({ serverName })),
     enableAllProjectMcpServers: false,
     sandbox: {
-      enabled: policy.pipeline.mode !== "observe",
+      // Under TapPass's kernel ring, Claude's own (nested) sandbox is redundant and cannot start.
+      enabled: policy.pipeline.mode !== "observe" && !caps.kernelRing,
       allowUnsandboxedCommands: false,
       network: { allowedDomains: allowedDomains(policy) },
     },

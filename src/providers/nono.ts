@@ -3,7 +3,7 @@
  * network aspects. Rendered as an argv file (one flag per line) plus a runnable shell line.
  */
 import type { Provider } from "./types.ts";
-import { allowedDomains, expandPath, uniq } from "./util.ts";
+import { allowedDomains, expandPath, shellJoin, uniq } from "./util.ts";
 
 export const nono: Provider = {
   id: "nono",
@@ -13,10 +13,9 @@ export const nono: Provider = {
     for (const p of uniq([caps.workspace, ...policy.filesystem.read_write.map((x) => expandPath(x, caps))]).sort()) flags.push("--allow", p);
     for (const p of uniq(policy.filesystem.read_only.map((x) => expandPath(x, caps))).sort()) flags.push("--read", p);
     if (allowedDomains(policy).length === 0 && !caps.gatewayUrl) flags.push("--net-block");
-    const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
     return [
       { path: "nono/flags.txt", content: `${flags.join("\n")}\n` },
-      { path: "nono/run.sh", content: `#!/bin/sh\n# Rendered by TapPass from policy v${policy.policy_version}\nexec nono run ${flags.map(q).join(" ")} -- "$@"\n`, mode: 0o755 },
+      { path: "nono/run.sh", content: `#!/bin/sh\n# Rendered by TapPass from policy v${policy.policy_version}\nexec nono run ${shellJoin(flags)} -- "$@"\n`, mode: 0o755 },
     ];
   },
 };

@@ -15,6 +15,8 @@ export interface RenderCapabilities {
   workspace: string;
   /** Home directory of the agent's user (for ~ in rules). */
   home: string;
+  /** True when TapPass's kernel ring confines the harness (its own sandbox is then redundant). */
+  kernelRing?: boolean;
   /** Hook timeout in seconds (fail closed after it). */
   hookTimeoutSeconds?: number;
 }

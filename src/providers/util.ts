@@ -29,3 +29,6 @@ export function deniedPaths(policy: CompiledPolicyPayload, caps: Pick<RenderCapa
 export function allowedDomains(policy: CompiledPolicyPayload): string[] {
   return policy.network.egress === "deny" ? [] : uniq(policy.network.allow_domains).sort();
 }
+
+/** argv → one POSIX shell command line (hooks and helpers in harness config are shell strings). */
+export const shellJoin = (argv: string[]) => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(" ");

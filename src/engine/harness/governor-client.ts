@@ -39,3 +39,16 @@ export async function currentEnvelope(env: AgentEnv): Promise<CompiledPolicyEnve
     hint: "run the agent under `tappass exec -- …`",
   });
 }
+
+/** A fresh capability token for this session (Claude Code's apiKeyHelper calls this). */
+export async function renewToken(env: AgentEnv, secret: string | undefined, timeoutMs = 8000): Promise<string> {
+  if (!env.hook_url || !secret) {
+    throw new TapPassError("no_governor", "no TapPass governor session to renew a token from (TAPPASS_HOOK_URL / TAPPASS_SESSION_SECRET unset)", 3, {
+      hint: "run the agent under `tappass exec -- …`",
+    });
+  }
+  const res = await fetch(`${env.hook_url}/token`, { method: "POST", headers: { "x-tappass-session-secret": secret }, signal: AbortSignal.timeout(timeoutMs) });
+  const j = (await res.json().catch(() => ({}))) as { token?: string; error?: { message?: string } };
+  if (!res.ok || !j.token) throw new TapPassError("token_invalid", `governor refused to renew the token: ${j.error?.message ?? res.status}`, 1);
+  return j.token;
+}

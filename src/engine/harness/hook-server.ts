@@ -4,7 +4,10 @@
  * agent's capability token. The governor runs the pipeline and writes the audit row.
  *   POST /hook/claude-code   body: Claude's PreToolUse JSON → Claude's hookSpecificOutput JSON
  *   GET  /policy             the signed Compiled Policy envelope the agent runs under
+ *   POST /token              a fresh short-lived capability token for this session, against the
+ *                            session secret (x-tappass-session-secret) the governor handed the agent
  */
+import { timingSafeEqual } from "node:crypto";
 import type { Keys } from "../crypto/keys.ts";
 import { verifyToken } from "../crypto/tokens.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
@@ -18,13 +21,31 @@ export interface HookServer {
   close(): Promise<void>;
 }
 
-export function startHookServer(opts: { pipeline: Pipeline; envelope: CompiledPolicyEnvelope; keys: Keys; agent: string; sandbox_id?: string | null; port?: number }): HookServer {
+export interface HookServerOptions {
+  pipeline: Pipeline;
+  envelope: CompiledPolicyEnvelope;
+  keys: Keys;
+  agent: string;
+  sandbox_id?: string | null;
+  port?: number;
+  /** Token renewal for long sessions: the session secret and how to mint a token. */
+  renew?: { secret: string; issue: () => Promise<string> };
+}
+
+const sameSecret = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+export function startHookServer(opts: HookServerOptions): HookServer {
   const decisions: HookDecision[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: opts.port ?? 0,
     async fetch(req) {
       const url = new URL(req.url);
+      if (req.method === "POST" && url.pathname === "/token") {
+        const presented = req.headers.get("x-tappass-session-secret") ?? "";
+        if (!opts.renew || !sameSecret(presented, opts.renew.secret)) return Response.json({ error: { code: "token_invalid", message: "unknown session secret" } }, { status: 401 });
+        return Response.json({ token: await opts.renew.issue() });
+      }
       const token = (req.headers.get("authorization") ?? "").replace(/^Bearer\s+/i, "");
       try {
         const claims = await verifyToken(opts.keys, token);

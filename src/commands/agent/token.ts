@@ -1,0 +1,14 @@
+import { BaseCommand } from "../../cli/base.ts";
+
+export default class AgentToken extends BaseCommand {
+  static override description =
+    "Print a fresh short-lived capability token for this agent's session, renewed by the TapPass governor (Claude Code's apiKeyHelper runs this). Read-only: it never grants more than the session has.";
+  static override examples = ["<%= config.bin %> token"];
+  static override flags = {};
+
+  async run(): Promise<void> {
+    await this.parse(AgentToken);
+    const [{ agentEnv }, { renewToken }] = await Promise.all([import("../../engine/harness/agent-env.ts"), import("../../engine/harness/governor-client.ts")]);
+    process.stdout.write(`${await renewToken(agentEnv(), process.env.TAPPASS_SESSION_SECRET)}\n`);
+  }
+}
