@@ -24,13 +24,28 @@ export function presentedToken(headers: Headers): string | undefined {
 
 export type AuthResult = { ok: true; claims: TokenClaims; token: string } | { ok: false; code: string; message: string; token?: string };
 
+/**
+ * Tokens already verified, by token text (a token is immutable, so its signature check is too);
+ * expiry is still checked on every use. Bounded; keyed per signing key.
+ */
+const verified = new Map<string, { kid: string; claims: TokenClaims }>();
+const VERIFIED_MAX = 4096;
+
 /** Verify the presented token for this gateway's agent. Never throws. */
 export async function authenticate(keys: Keys, headers: Headers, agent: string): Promise<AuthResult> {
   const token = presentedToken(headers);
   if (!token) return { ok: false, code: "token_missing", message: "no capability token: send `Authorization: Bearer <token>` or `x-api-key: <token>` (get one with `tappass token issue --agent NAME`)" };
   if (token.split(".").length !== 3) return { ok: false, code: "token_invalid", message: "the credential is not a TapPass capability token; agents authenticate with a token from `tappass token issue`, never a provider key", token };
   try {
-    const claims = await verifyToken(keys, token);
+    const hit = verified.get(token);
+    let claims: TokenClaims;
+    if (hit && hit.kid === keys.es256.kid && hit.claims.exp > Date.now() / 1000) claims = hit.claims;
+    else {
+      if (hit) verified.delete(token);
+      claims = await verifyToken(keys, token);
+      if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
+      verified.set(token, { kid: keys.es256.kid, claims });
+    }
     if (claims.sub !== agent) return { ok: false, code: "token_wrong_agent", message: `capability token is for agent "${claims.sub}", this gateway serves agent "${agent}"`, token };
     return { ok: true, claims, token };
   } catch (e) {

@@ -1,0 +1,295 @@
+/**
+ * LLM gateway overhead, side by side in one run, all on 127.0.0.1, each server in its own
+ * process so none shares the load generator's event loop:
+ *   direct   — the client calls the fake model (test/helpers/fake-model.ts) itself
+ *   tappass  — through `startGateway` with the standard pipeline (token check, budgets with
+ *              atomic reservations, secrets/PII/injection/jailbreak/exfil detectors, tool steps,
+ *              response steps, one signed audit row per call)
+ *   portkey  — through @portkey-ai/gateway (its own Node server, forced onto 127.0.0.1),
+ *              pointed at the same fake model with x-portkey-custom-host
+ * Reported: added latency p50/p99 at concurrency 1, throughput at concurrency 64, and streaming
+ * time-to-first-token (unpaced, and with the model pacing chunks 5 ms apart so the stream
+ * guard's hold-back shows). Loops are bounded.
+ *
+ * Run alone: `bun bench/run.ts gateway`. The file is also its own child process
+ * (`--child=fake|tappass`).
+ */
+import { type Subprocess, spawn } from "bun";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..");
+const N_SEQ = 300;
+const N_CONC = 3000;
+const CONC = 64;
+const N_TTFT = 40;
+
+type Target = { name: string; url: string; headers: Record<string, string> };
+
+// ---------------------------------------------------------------- children
+
+async function childFake(): Promise<void> {
+  const { startFakeModel } = await import("../test/helpers/fake-model.ts");
+  const fm = await startFakeModel();
+  // a fixed, realistic answer (no PII, no secrets): ~300 characters in 8-character chunks
+  fm.setDefault((req) => ({
+    text: "Thanks for the question. Here is a short answer that a model might give, long enough to be streamed in several dozen chunks, with nothing in it that any guardrail should object to. It ends here, after about three hundred characters of plain text.",
+    event_delay_ms: req.headers["x-bench-pace"] ? Number(req.headers["x-bench-pace"]) : 0,
+  }));
+  process.stdout.write(`${JSON.stringify({ url: fm.url })}\n`);
+  setInterval(() => fm.reset(), 5000); // recorded requests would grow without bound
+}
+
+async function childTappass(upstream: string): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), "tappass-bench-gw-"));
+  process.env.TAPPASS_HOME = home;
+  const [{ initInstall }, { loadKeys }, { issueToken }, { openState }, { startGateway }, { signedEnvelope, testPayload }] = await Promise.all([
+    import("../src/engine/install.ts"),
+    import("../src/engine/crypto/keys.ts"),
+    import("../src/engine/crypto/tokens.ts"),
+    import("../src/engine/store/state.ts"),
+    import("../src/engine/gateway/index.ts"),
+    import("../test/helpers/policy.ts"),
+  ]);
+  await initInstall({ home, org: "bench" });
+  const keys = loadKeys(home);
+  const db = openState(home);
+  // the standard preset, with budgets high enough that thousands of calls stay within them
+  // (the budget steps still reserve and reconcile on every call)
+  const payload = testPayload({ budget: { tokens_per_day: 1e12, dollars_per_month: 1e9, requests_per_minute: 1e9, tool_calls_per_minute: 1e9 } });
+  const gw = await startGateway({ envelope: signedEnvelope(payload, keys), db, keys, home, upstreams: { openai: upstream, anthropic: upstream }, providerKeys: { openai: "sk-bench", anthropic: "sk-ant-bench" } });
+  const token = await issueToken(keys, { agent: payload.agent, ttlSeconds: 280 });
+  process.stdout.write(`${JSON.stringify({ url: gw.url, token })}\n`);
+  process.on("SIGTERM", async () => {
+    await gw.close();
+    rmSync(home, { recursive: true, force: true });
+    process.exit(0);
+  });
+}
+
+// ---------------------------------------------------------------- parent
+
+async function firstLine(p: Subprocess<"ignore", "pipe", "inherit">): Promise<Record<string, string>> {
+  const reader = p.stdout.getReader();
+  let out = "";
+  const deadline = Date.now() + 30_000;
+  while (!out.includes("\n")) {
+    if (Date.now() > deadline) throw new Error("child did not start in 30 s");
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`child exited before printing its URL: ${out}`);
+    out += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return JSON.parse(out.split("\n")[0] as string);
+}
+
+/**
+ * Portkey's own server (build/start-server.js, `npm run start:node`), under Node 22 or Bun. It
+ * binds every interface; a preload pins it to 127.0.0.1 (checked before any request is sent).
+ */
+async function startPortkey(upstream: string, runtime: "node" | "bun"): Promise<{ proc: Subprocess; url: string; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "tappass-bench-portkey-"));
+  const preload = join(dir, "loopback.mjs");
+  writeFileSync(
+    preload,
+    `import http from "node:http";
+import net from "node:net";
+for (const proto of [net.Server.prototype, http.Server.prototype]) {
+  const listen = proto.listen;
+  proto.listen = function (...a) {
+    if (typeof a[0] === "number") { if (typeof a[1] !== "string") a[1] = "127.0.0.1"; }
+    else if (a[0] && typeof a[0] === "object" && !a[0].path) a[0] = { ...a[0], host: "127.0.0.1" };
+    return listen.apply(this, a);
+  };
+}\n`,
+  );
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const entry = join(ROOT, "node_modules", "@portkey-ai", "gateway", "build", "start-server.js");
+  const argv = runtime === "node" ? [join(ROOT, "node_modules", ".bin", "node"), "--import", preload, entry] : [process.execPath, "--preload", preload, entry];
+  const proc = spawn([...argv, `--port=${port}`, "--headless"], {
+    stdout: "ignore",
+    stderr: "ignore",
+    env: { ...process.env, NODE_ENV: "production" },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/v1/chat/completions`, { method: "POST", headers: portkeyHeaders(upstream), body: body(false) });
+      await r.text();
+      if (r.status === 200) break;
+      throw new Error(`portkey answered ${r.status}`);
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`portkey did not come up: ${(e as Error).message}`);
+      await Bun.sleep(200);
+    }
+  }
+  return { proc, url, dir };
+}
+
+const portkeyHeaders = (upstream: string) => ({ "content-type": "application/json", authorization: "Bearer sk-bench", "x-portkey-provider": "openai", "x-portkey-custom-host": `${upstream}/v1` });
+
+const body = (stream: boolean) =>
+  JSON.stringify({
+    model: "gpt-4o-mini",
+    stream,
+    messages: [
+      { role: "system", content: "You are a helpful support assistant for Acme. Answer briefly and politely." },
+      { role: "user", content: "Hello! Could you tell me how long a refund usually takes once I have returned the item? I sent it back on Monday by post, and the tracking says it arrived yesterday. Thanks a lot." },
+    ],
+  });
+
+async function call(t: Target, stream = false): Promise<number> {
+  const t0 = performance.now();
+  const r = await fetch(`${t.url}/v1/chat/completions`, { method: "POST", headers: t.headers, body: body(stream) });
+  await r.arrayBuffer();
+  if (r.status !== 200) throw new Error(`${t.name}: HTTP ${r.status}`);
+  return performance.now() - t0;
+}
+
+/** Time to the first chunk carrying answer text. */
+async function ttft(t: Target, pace: number): Promise<number> {
+  const t0 = performance.now();
+  const r = await fetch(`${t.url}/v1/chat/completions`, { method: "POST", headers: { ...t.headers, ...(pace ? { "x-bench-pace": String(pace) } : {}) }, body: body(true) });
+  if (r.status !== 200 || !r.body) throw new Error(`${t.name}: HTTP ${r.status}`);
+  const reader = r.body.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  let first = -1;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += dec.decode(value, { stream: true });
+    if (first < 0 && /"content":"[^"]/.test(buf)) first = performance.now() - t0;
+  }
+  if (first < 0) throw new Error(`${t.name}: no content in the stream`);
+  return first;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+};
+const r3 = (n: number) => Math.round(n * 1000) / 1000;
+
+async function latency(t: Target, n: number) {
+  for (let i = 0; i < 20; i++) await call(t); // warm-up
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) xs.push(await call(t));
+  return { p50_ms: r3(pct(xs, 50)), p99_ms: r3(pct(xs, 99)) };
+}
+
+async function throughput(t: Target, total: number, conc: number) {
+  let next = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: conc }, async () => {
+      while (next++ < total) await call(t).catch(() => errors++);
+    }),
+  );
+  const s = (performance.now() - t0) / 1000;
+  return { rps: Math.round(total / s), errors };
+}
+
+async function ttftStats(t: Target, n: number, pace: number) {
+  for (let i = 0; i < 3; i++) await ttft(t, pace);
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) xs.push(await ttft(t, pace));
+  return { p50_ms: r3(pct(xs, 50)), p99_ms: r3(pct(xs, 99)) };
+}
+
+export default async function gatewayBench(): Promise<Record<string, unknown>> {
+  const self = join(import.meta.dir, "gateway.bench.ts");
+  const fake = spawn([process.execPath, self, "--child=fake"], { stdout: "pipe", stderr: "inherit", stdin: "ignore" });
+  const procs: Subprocess[] = [fake];
+  const portkeyDirs: string[] = [];
+  try {
+    const { url: upstream } = await firstLine(fake);
+    const tp = spawn([process.execPath, self, "--child=tappass", `--upstream=${upstream}`], { stdout: "pipe", stderr: "inherit", stdin: "ignore" });
+    procs.push(tp);
+    const gw = await firstLine(tp);
+    const targets: Target[] = [
+      { name: "direct", url: upstream as string, headers: { "content-type": "application/json", authorization: "Bearer sk-bench" } },
+      { name: "tappass", url: gw.url as string, headers: { "content-type": "application/json", authorization: `Bearer ${gw.token}` } },
+    ];
+    const errors: Record<string, string> = {};
+    // Portkey 1.15.2 under Node 22 answers streamed calls with HTTP 500 ("immutable" headers);
+    // under Bun its streaming works. Measure it on both where it works.
+    for (const runtime of ["bun", "node"] as const) {
+      try {
+        const pk = await startPortkey(upstream as string, runtime);
+        procs.push(pk.proc);
+        portkeyDirs.push(pk.dir);
+        targets.push({ name: runtime === "bun" ? "portkey" : "portkey_node", url: pk.url, headers: portkeyHeaders(upstream as string) });
+      } catch (e) {
+        errors[runtime === "bun" ? "portkey" : "portkey_node"] = (e as Error).message;
+      }
+    }
+
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const t of targets) {
+      const o: Record<string, unknown> = { c1: await latency(t, N_SEQ), c64: await throughput(t, N_CONC, CONC) };
+      for (const [k, pace, n] of [["ttft", 0, N_TTFT], ["ttft_paced_5ms", 5, Math.ceil(N_TTFT / 2)]] as const) {
+        try {
+          o[k] = await ttftStats(t, n, pace);
+        } catch (e) {
+          o[k] = { error: (e as Error).message };
+        }
+      }
+      out[t.name] = o;
+      process.stderr.write(`bench: gateway ${t.name} ${JSON.stringify(o)}\n`);
+    }
+    const d = out.direct as { c1: { p50_ms: number; p99_ms: number }; c64: { rps: number }; ttft: { p50_ms: number }; ttft_paced_5ms: { p50_ms: number } };
+    const added = (name: string) => {
+      const x = out[name] as typeof d | undefined;
+      if (!x) return undefined;
+      const ttft = (k: "ttft" | "ttft_paced_5ms", base: number) => (typeof x[k]?.p50_ms === "number" ? r3(x[k].p50_ms - base) : null);
+      return {
+        added_p50_ms: r3(x.c1.p50_ms - d.c1.p50_ms),
+        added_p99_ms: r3(x.c1.p99_ms - d.c1.p99_ms),
+        throughput_c64_rps: x.c64.rps,
+        throughput_ratio_vs_direct: r3(x.c64.rps / d.c64.rps),
+        ttft_added_p50_ms: ttft("ttft", d.ttft.p50_ms),
+        ttft_paced_added_p50_ms: ttft("ttft_paced_5ms", d.ttft_paced_5ms.p50_ms),
+      };
+    };
+    const tpx = added("tappass");
+    const pkx = added("portkey");
+    const pkn = added("portkey_node");
+    return {
+      setup: { requests_c1: N_SEQ, requests_c64: N_CONC, concurrency: CONC, ttft_streams: N_TTFT, body: "chat completion, ~60 prompt tokens, ~300-char answer", pipeline: "standard preset (all steps), one signed audit row per call" },
+      raw: out,
+      tappass: tpx,
+      portkey: pkx ?? { error: errors.portkey },
+      portkey_node: pkn ?? { error: errors.portkey_node },
+      side_by_side:
+        tpx && pkx
+          ? {
+              added_p50_ms: { tappass: tpx.added_p50_ms, portkey: pkx.added_p50_ms },
+              added_p99_ms: { tappass: tpx.added_p99_ms, portkey: pkx.added_p99_ms },
+              added_p50_ms_portkey_node: pkn?.added_p50_ms,
+              throughput_c64_rps: { direct: d.c64.rps, tappass: tpx.throughput_c64_rps, portkey: pkx.throughput_c64_rps, portkey_node: pkn?.throughput_c64_rps, tappass_over_portkey: r3(tpx.throughput_c64_rps / pkx.throughput_c64_rps) },
+              ttft_added_p50_ms: { tappass: tpx.ttft_added_p50_ms, portkey: pkx.ttft_added_p50_ms },
+              ttft_paced_added_p50_ms: { tappass: tpx.ttft_paced_added_p50_ms, portkey: pkx.ttft_paced_added_p50_ms },
+            }
+          : undefined,
+    };
+  } finally {
+    for (const p of procs.reverse()) {
+      p.kill("SIGTERM");
+      await Promise.race([p.exited, Bun.sleep(3000)]);
+      if (p.exitCode === null) p.kill("SIGKILL");
+    }
+    for (const d of portkeyDirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  const child = process.argv.find((a) => a.startsWith("--child="))?.slice(8);
+  const upstream = process.argv.find((a) => a.startsWith("--upstream="))?.slice(11);
+  if (child === "fake") await childFake();
+  else if (child === "tappass") await childTappass(upstream as string);
+  else console.log(JSON.stringify(await gatewayBench(), null, 2));
+}
