@@ -348,7 +348,7 @@ export class Broker {
     const tool = await this.toolDef(peer, name, params._meta);
     let gate: CallGate;
     try {
-      gate = await this.opts.governor.call({ server: peer.channel.server, name, args, tool, session_id: peer.id });
+      gate = await this.opts.governor.call({ server: peer.channel.server, name, args, tool, session_id: peer.id, token: peer.token });
     } catch (e) {
       // fail closed: a governor that cannot decide refuses
       gate = { denied: deniedResult(`TapPass could not evaluate this call (${(e as Error).message}); it was blocked.`), args, after: async (r) => r, fail: async () => {} };

@@ -20,6 +20,8 @@ export interface GovernorOptions {
   /** The agent the broker governs (defaults to the policy's agent). */
   agent?: string;
   log?: (line: string) => void;
+  /** Token for calls whose client presented none (stdio: the broker's own, minted for the agent). */
+  token?: (session_id: string) => Promise<string | undefined>;
 }
 
 export function createGovernor(o: GovernorOptions): Governor {
@@ -47,8 +49,10 @@ export function createGovernor(o: GovernorOptions): Governor {
         : { allow: false, code: "unknown_tool", reason: `The MCP server "${req.server}" does not offer a tool named "${req.name}".` };
       const request = argSegments(req.args);
       const originalArgs = request.map((s) => ({ ...s }));
+      const token = req.token ?? (await o.token?.(req.session_id));
       const call = o.pipeline.begin({
         surface: "mcp",
+        token,
         agent: agent(),
         session_id: req.session_id,
         request,

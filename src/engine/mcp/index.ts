@@ -28,6 +28,26 @@ export interface BrokerBase {
   /** Server name for policy/discovery/audit (default: registered name, or derived from the command / URL). */
   server?: string;
   log?: (line: string) => void;
+  /** Capability token used for calls whose client presents none. */
+  token?: string;
+  /** Mint the broker's own short-lived token for the policy's agent when none is given (default: stdio yes, HTTP no). */
+  selfToken?: boolean;
+}
+
+/** The token for calls without one: the given one, else (when allowed) one the broker mints and renews. */
+function tokenSource(o: BrokerBase, pipeline: Pipeline, selfDefault: boolean): ((session_id: string) => Promise<string | undefined>) | undefined {
+  if (o.token) return async () => o.token;
+  if (!(o.selfToken ?? selfDefault)) return undefined;
+  const cached = new Map<string, { token: string; until: number }>();
+  return async (session_id) => {
+    const hit = cached.get(session_id);
+    if (hit && hit.until > Date.now()) return hit.token;
+    const { issueToken } = await import("../crypto/tokens.ts");
+    const p = pipeline.policy;
+    const token = await issueToken(o.keys, { agent: p.agent, session_id, sandbox_id: p.sandbox_id, policy_version: p.policy_version, ttlSeconds: 300 });
+    cached.set(session_id, { token, until: Date.now() + 240_000 });
+    return token;
+  };
 }
 
 async function pipelineFor(o: BrokerBase): Promise<Pipeline> {
@@ -41,7 +61,7 @@ export async function startHttpBroker(o: BrokerBase & { upstream: string; port?:
   const url = assertLoopbackUrl(o.upstream);
   const pipeline = await pipelineFor(o);
   const log = o.log ?? stderrLog;
-  const broker = new Broker({ governor: createGovernor({ pipeline, db: o.db, log }), log });
+  const broker = new Broker({ governor: createGovernor({ pipeline, db: o.db, log, token: tokenSource(o, pipeline, false) }), log });
   const server = o.server ?? serverByUrl(o.db, o.upstream)?.name ?? `${url.hostname}:${url.port || (url.protocol === "https:" ? 443 : 80)}`;
   return serveHttp({ broker, upstream: url.toString(), server, port: o.port, log });
 }
@@ -52,7 +72,7 @@ export async function runStdioBroker(
   if (o.command.length === 0) throw new Error("runStdioBroker needs the MCP server's command");
   const pipeline = await pipelineFor(o);
   const log = o.log ?? stderrLog;
-  const broker = new Broker({ governor: createGovernor({ pipeline, db: o.db, log }), log });
+  const broker = new Broker({ governor: createGovernor({ pipeline, db: o.db, log, token: tokenSource(o, pipeline, true) }), log });
   const channel = new ChildChannel(o.command, o.server ?? serverNameOf(o.command), { env: o.env, cwd: o.cwd, log });
   broker.bind(channel);
   return serveStdio({ broker, channel, stdin: o.stdin, stdout: o.stdout, log });

@@ -25,6 +25,8 @@ export interface ClientPeer {
   /** The era the client speaks (from its first request). */
   era?: Era;
   channel: Channel;
+  /** Capability token the client presented (HTTP Authorization: Bearer). */
+  token?: string;
   /** Deliver to the client; `related` is the client request this message belongs to. */
   send(msg: JsonRpcMessage, related?: JsonRpcId): void;
 }
@@ -55,6 +57,8 @@ export interface CallRequest {
   /** The tool as the server advertises it (undefined when it does not list it). */
   tool: Tool | undefined;
   session_id: string;
+  /** Capability token presented by the client, if any. */
+  token?: string;
 }
 
 export interface Governor {

@@ -78,6 +78,7 @@ class HttpPeer implements ClientPeer {
   readonly exchanges = new Map<string, Exchange>();
   getStream?: SseWriter;
   backlog: JsonRpcMessage[] = [];
+  token?: string;
   lastSeen = Date.now();
 
   constructor(
@@ -175,6 +176,8 @@ export function serveHttp(o: HttpServeOptions): HttpBrokerHandle {
       o.broker.attach(peer);
     }
     peer.lastSeen = Date.now();
+    const auth = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "");
+    if (auth) peer.token = auth[1];
 
     const requests = messages.filter(isRequest);
     if (requests.length === 0) {
