@@ -1,5 +1,6 @@
 /** The Rego AST. Every node carries its source location. */
 import type { Loc } from "./errors.ts";
+import type { Annotation } from "./annotations.ts";
 import type { Value } from "./value.ts";
 
 export type Term =
@@ -61,6 +62,8 @@ export interface Rule {
   else?: Rule;
   loc: Loc;
   file: string;
+  /** METADATA annotations with scope rule or document. */
+  annotations?: Annotation[];
 }
 
 export interface Import {
@@ -75,4 +78,6 @@ export interface Module {
   pkgLoc: Loc;
   imports: Import[];
   rules: Rule[];
+  /** METADATA annotations with scope package or subpackages. */
+  annotations?: Annotation[];
 }

@@ -7,8 +7,10 @@
  *   4. recursion detection over the rule dependency graph
  */
 import type { Body, Expr, Module, Rule, Term, With } from "./ast.ts";
+import { type Annotation, annotationRef } from "./annotations.ts";
 import { BUILTINS } from "./builtins/index.ts";
 import { type Loc, RegoError } from "./errors.ts";
+import { RObject, type Value } from "./value.ts";
 
 /** One compiled rule definition. */
 export interface CRule {
@@ -95,6 +97,10 @@ export class Compiler {
   /** function path (joined) → arity */
   private funcArity = new Map<string, number>();
   private deps = new Map<Node, Set<string>>();
+  /** METADATA annotations by path (joined with "."): document scope, package, subpackages. */
+  private docAnnots = new Map<string, Annotation>();
+  private pkgAnnots = new Map<string, Annotation>();
+  private subAnnots = new Map<string, Annotation>();
 
   compileModules(mods: Module[]): void {
     for (const m of mods) {
@@ -106,6 +112,12 @@ export class Compiler {
         if (h?.t === "var") names.add(h.name);
         if (r.head.args) this.funcArity.set([...m.pkg, ...this.constPrefix(r.head.ref).names].join("."), r.head.args.length);
       }
+    }
+    for (const m of mods) {
+      for (const a of m.annotations ?? []) (a.scope === "subpackages" ? this.subAnnots : this.pkgAnnots).set(m.pkg.join("."), a);
+      for (const r of m.rules)
+        for (const a of r.annotations ?? [])
+          if (a.scope === "document") this.docAnnots.set([...m.pkg, ...this.constPrefix(r.head.ref).names].join("."), a);
     }
     for (const m of mods) {
       (this.nodeAt(m.pkg, true) as Node).pkg = true;
@@ -163,12 +175,8 @@ export class Compiler {
 
   private addRule(r: Rule, mc: ModCtx): void {
     const { names, rest } = this.constPrefix(r.head.ref);
-    let dynTerms = rest;
+    const dynTerms = rest;
     let nodePath = [...mc.pkg, ...names];
-    // `p[x]` / `a.b[x] := v`: node is the prefix, dynamic keys follow; plain `p := v` has none.
-    if (r.head.contains === undefined && r.head.args === undefined && rest.length === 0 && names.length > 1 && r.head.value === undefined && false) {
-      dynTerms = [];
-    }
     if (r.head.args && rest.length) throw new RegoError("rego_parse_error", "function names must be plain references", r.loc);
     const node = this.nodeAt(nodePath, true) as Node;
     const cr = this.compileRule(r, mc, node, dynTerms);
@@ -204,7 +212,7 @@ export class Compiler {
     if (r.head.value) headTerms.push(r.head.value);
     const deps = this.deps.get(node) ?? new Set<string>();
     this.deps.set(node, deps);
-    const rc = new RuleCompiler(this, mc, st, deps);
+    const rc = new RuleCompiler(this, mc, st, deps, () => this.metadata(r, mc.pkg, node.path));
     const { body, scope, bound } = rc.compileBody(r.body, undefined, headTerms, r.head.args ?? [], r.loc);
     const resolvedDyn = dyn.map((t) => rc.resolveTerm(t, scope));
     const elem = r.head.contains ? rc.resolveTerm(r.head.contains, scope) : undefined;
@@ -237,6 +245,21 @@ export class Compiler {
     cr.nslots = st.n;
     if (cr.else) cr.nslots = Math.max(cr.nslots, cr.else.nslots);
     return cr;
+  }
+
+  /** rego.metadata.chain() / rego.metadata.rule() values for a rule (OPA's AnnotationSet.Chain). */
+  private metadata(r: Rule, pkg: string[], path: string[]): { chain: Value; rule: Value } {
+    const ruleAnnots = (r.annotations ?? []).filter((a) => a.scope === "rule");
+    const chain: Value[] = ruleAnnots.length ? ruleAnnots.map((a) => annotationRef(path, a)) : [annotationRef(path, undefined)];
+    const doc = this.docAnnots.get(path.join("."));
+    if (doc) chain.push(annotationRef(path, doc));
+    const pa = this.pkgAnnots.get(pkg.join("."));
+    if (pa) chain.push(annotationRef(pkg, pa));
+    for (let n = pkg.length; n >= 0; n--) {
+      const sa = this.subAnnots.get(pkg.slice(0, n).join("."));
+      if (sa) chain.push(annotationRef(pkg.slice(0, n), sa));
+    }
+    return { chain, rule: ruleAnnots[0]?.value ?? new RObject() };
   }
 
   compileQuery(body: Body): CompiledQuery {
@@ -478,6 +501,7 @@ class RuleCompiler {
     private mc: ModCtx,
     private st: SlotAlloc,
     private deps: Set<string>,
+    private meta?: () => { chain: Value; rule: Value },
   ) {}
 
   /**
@@ -760,8 +784,13 @@ class RuleCompiler {
   }
 
   private resolveCall(t: Term & { t: "call" }, scope: Scope): Term {
-    const args = t.args.map((a) => this.resolveTerm(a, scope));
     const op = t.op;
+    if (op.length === 3 && op[0] === "rego" && op[1] === "metadata" && (op[2] === "chain" || op[2] === "rule") && t.args.length === 0) {
+      // like OPA's compiler: the calling rule's annotations are a constant
+      const m = this.meta?.() ?? { chain: [], rule: new RObject() };
+      return { t: "scalar", v: op[2] === "chain" ? m.chain : m.rule, loc: t.loc };
+    }
+    const args = t.args.map((a) => this.resolveTerm(a, scope));
     const first = op[0] as string;
     let fpath: string[] | undefined;
     let bi: string | undefined;

@@ -29,8 +29,20 @@ const PUNCT3 = new Set<string>();
 const PUNCT2 = new Set([":=", "==", "!=", "<=", ">="]);
 const PUNCT1 = new Set(["{", "}", "[", "]", "(", ")", ".", ",", ";", ":", "=", "<", ">", "+", "-", "*", "/", "%", "&", "|", "!"]);
 
-export function lex(src: string, file: string): Token[] {
-  const toks: Token[] = [];
+export interface Comment {
+  line: number;
+  col: number;
+  /** Text after the `#`. */
+  text: string;
+}
+
+/** Token list; `comments` holds every comment (for METADATA annotations). */
+export type Tokens = Token[] & { comments?: Comment[] };
+
+export function lex(src: string, file: string): Tokens {
+  const toks: Tokens = [];
+  const comments: Comment[] = [];
+  toks.comments = comments;
   let i = 0;
   let line = 1;
   let lineStart = 0;
@@ -57,7 +69,9 @@ export function lex(src: string, file: string): Token[] {
       continue;
     }
     if (c === 35 /* # */) {
+      const cs = i;
       while (i < n && src.charCodeAt(i) !== 10) i++;
+      comments.push({ line, col: cs - lineStart + 1, text: src.slice(cs + 1, i).replace(/\r$/, "") });
       continue;
     }
     const start = i;

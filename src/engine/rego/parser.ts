@@ -4,7 +4,8 @@
  */
 import type { Body, Expr, ExprKind, Import, Module, Rule, RuleHead, Term, With } from "./ast.ts";
 import { type Loc, RegoError } from "./errors.ts";
-import { lex, type Token } from "./lexer.ts";
+import { type Annotation, type AnnotTarget, attachAnnotations } from "./annotations.ts";
+import { lex, type Token, type Tokens } from "./lexer.ts";
 import { numFromString } from "./value.ts";
 
 const KEYWORDS = new Set(["package", "import", "default", "else", "not", "some", "in", "every", "with", "if", "contains", "as", "true", "false", "null"]);
@@ -135,7 +136,17 @@ class Parser {
       if (this.isKw("package")) this.fail("unexpected package keyword: only one package per module");
       rules.push(...this.rule());
     }
-    return { file: this.file, pkg, pkgLoc: this.loc(pkgTok), imports, rules };
+    const mod: Module = { file: this.file, pkg, pkgLoc: this.loc(pkgTok), imports, rules };
+    const comments = (this.toks as Tokens).comments;
+    if (comments?.some((c) => c.text.trim() === "METADATA")) {
+      const targets: AnnotTarget[] = [
+        { line: pkgTok.line, kind: "package", add: (a: Annotation) => void (mod.annotations ??= []).push(a) } as AnnotTarget,
+        ...imports.map((im): AnnotTarget => ({ line: im.loc.line, kind: "import", add: () => {} })),
+        ...rules.map((r): AnnotTarget => ({ line: r.loc.line, kind: "rule", add: (a: Annotation) => void (r.annotations ??= []).push(a) })),
+      ].sort((a, b) => a.line - b.line);
+      attachAnnotations(comments, targets, this.file);
+    }
+    return mod;
   }
 
   private refPath(what: string): string[] {

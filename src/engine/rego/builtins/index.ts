@@ -16,6 +16,7 @@ import { builtins as jsonopsBuiltins } from "./jsonops.ts";
 import { builtins as jwtBuiltins } from "./jwt.ts";
 import { builtins as cryptoBuiltins } from "./crypto.ts";
 import { builtins as templateBuiltins } from "./template.ts";
+import { builtins as regoastBuiltins } from "./regoast.ts";
 import { builtins as graphrandBuiltins } from "./graphrand.ts";
 
 const all: BuiltinDef[][] = [
@@ -32,6 +33,7 @@ const all: BuiltinDef[][] = [
   jwtBuiltins,
   cryptoBuiltins,
   templateBuiltins,
+  regoastBuiltins,
   graphrandBuiltins,
 ];
 
