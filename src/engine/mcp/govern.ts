@@ -54,7 +54,8 @@ export function createGovernor(o: GovernorOptions): Governor {
         surface: "mcp",
         token,
         agent: agent(),
-        session_id: req.session_id,
+        // a client's capability token names its session (verified by the pipeline, not trusted here)
+        session_id: (req.token && sessionOfToken(req.token)) || req.session_id,
         request,
         tool_calls: [{ name: req.name, server: req.server, arguments: req.args, origin: "mcp" }],
         tool_schemas: req.tool ? { [req.name]: { description: req.tool.description, inputSchema: req.tool.inputSchema } } : {},
@@ -125,4 +126,14 @@ export function createGovernor(o: GovernorOptions): Governor {
       };
     },
   };
+}
+
+/** The `sid` claim of a JWT, read without verifying it (verify_capability_token does that). */
+export function sessionOfToken(token: string): string | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { sid?: unknown };
+    return typeof payload.sid === "string" ? payload.sid : undefined;
+  } catch {
+    return undefined;
+  }
 }
