@@ -22,8 +22,6 @@ export interface AnnotTarget {
   add(a: Annotation): void;
 }
 
-const SCOPES = new Set(["rule", "document", "package", "subpackages"]);
-
 /** Attach each METADATA block to the first statement starting after it. */
 export function attachAnnotations(comments: Comment[], targets: AnnotTarget[], file: string): void {
   for (let i = 0; i < comments.length; i++) {
@@ -40,7 +38,7 @@ export function attachAnnotations(comments: Comment[], targets: AnnotTarget[], f
     }
     i = j - 1;
     const target = targets.find((t) => t.line > last);
-    if (!target || target.kind === "import") continue;
+    const loc = { file, line: c.line, col: c.col };
     let parsed: unknown;
     try {
       parsed = YAML.parse(lines.join("\n"), { schema: "core" });
@@ -50,15 +48,19 @@ export function attachAnnotations(comments: Comment[], targets: AnnotTarget[], f
     if (parsed === null || parsed === undefined) parsed = {};
     if (typeof parsed !== "object" || Array.isArray(parsed))
       throw new RegoError("rego_parse_error", "invalid metadata: expected a map", { file, line: c.line, col: c.col });
-    const value = normalize(parsed as Record<string, unknown>, target.kind === "package" ? "package" : "rule", file, c);
-    target.add({ scope: String(value.getStr("scope")) as Annotation["scope"], value, line: c.line });
+    const m = parsed as Record<string, unknown>;
+    const scope = m.scope === undefined || m.scope === null ? (target?.kind ?? "") : String(m.scope);
+    // OPA's validateAnnotationScopeAttachment
+    const want = scope === "rule" || scope === "document" ? "rule" : scope === "package" || scope === "subpackages" ? "package" : undefined;
+    if (want === undefined) throw new RegoError("rego_parse_error", `invalid annotation scope '${scope}'`, loc);
+    if (target?.kind !== want)
+      throw new RegoError("rego_parse_error", `annotation scope '${scope}' must be applied to ${want}${target ? ` (have ${target.kind})` : ""}`, loc);
+    target.add({ scope: scope as Annotation["scope"], value: normalize(m, scope), line: c.line });
   }
 }
 
-function normalize(m: Record<string, unknown>, defScope: string, file: string, c: Comment): RObject {
+function normalize(m: Record<string, unknown>, scope: string): RObject {
   const out = new RObject();
-  const scope = m.scope === undefined ? defScope : String(m.scope);
-  if (!SCOPES.has(scope)) throw new RegoError("rego_parse_error", `invalid annotation scope '${scope}'`, { file, line: c.line, col: c.col });
   for (const [k, v] of Object.entries(m)) {
     if (k === "scope" || v === null || v === undefined) continue;
     if (k === "authors") out.set(k, fromJSON((Array.isArray(v) ? v : [v]).map(author)));
