@@ -24,14 +24,29 @@ export interface GovernorOptions {
   token?: (session_id: string) => Promise<string | undefined>;
 }
 
-export function createGovernor(o: GovernorOptions): Governor {
+export function createGovernor(o: GovernorOptions): Governor & { flush(): Promise<void> } {
   const store = new ToolStore(o.db);
+  const inflight = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    inflight.add(p);
+    p.then(
+      () => inflight.delete(p),
+      (e) => {
+        inflight.delete(p);
+        o.log?.(`mcp broker: writing an audit row failed: ${(e as Error).message}`);
+      },
+    );
+  };
   const agent = () => o.agent ?? o.pipeline.policy.agent;
   const autoApprove = (server: string) => getServer(o.db, server)?.auto_approve === 1;
   const decide = (server: string, tool: Tool): ToolDecision =>
     decideTool({ policy: o.pipeline.policy, store, server, autoApprove: autoApprove(server) }, tool);
 
   return {
+    /** Wait for audit rows still being appended (call before exit). */
+    async flush() {
+      while (inflight.size > 0) await Promise.allSettled([...inflight]);
+    },
     filterTools(tools, server) {
       return tools.filter((t) => {
         try {
@@ -117,7 +132,8 @@ export function createGovernor(o: GovernorOptions): Governor {
             };
           }
           const { value, changed } = applySegments(result, original, call.ctx.response as TextSegment[]);
-          await call.finish({ meta: { result_redactions: changed, upstream_is_error: result.isError === true } });
+          // the verdict is final: the audit row is appended (group commit) while the result goes back
+          track(call.finish({ meta: { result_redactions: changed, upstream_is_error: result.isError === true } }));
           return value;
         },
         async fail(error) {

@@ -61,9 +61,17 @@ export async function startHttpBroker(o: BrokerBase & { upstream: string; port?:
   const url = assertLoopbackUrl(o.upstream);
   const pipeline = await pipelineFor(o);
   const log = o.log ?? stderrLog;
-  const broker = new Broker({ governor: createGovernor({ pipeline, db: o.db, log, token: tokenSource(o, pipeline, false) }), log });
+  const governor = createGovernor({ pipeline, db: o.db, log, token: tokenSource(o, pipeline, false) });
+  const broker = new Broker({ governor, log });
   const server = o.server ?? serverByUrl(o.db, o.upstream)?.name ?? `${url.hostname}:${url.port || (url.protocol === "https:" ? 443 : 80)}`;
-  return serveHttp({ broker, upstream: url.toString(), server, port: o.port, log });
+  const h = serveHttp({ broker, upstream: url.toString(), server, port: o.port, log });
+  return {
+    ...h,
+    async close() {
+      await h.close();
+      await governor.flush();
+    },
+  };
 }
 
 export async function runStdioBroker(
@@ -72,10 +80,13 @@ export async function runStdioBroker(
   if (o.command.length === 0) throw new Error("runStdioBroker needs the MCP server's command");
   const pipeline = await pipelineFor(o);
   const log = o.log ?? stderrLog;
-  const broker = new Broker({ governor: createGovernor({ pipeline, db: o.db, log, token: tokenSource(o, pipeline, true) }), log });
+  const governor = createGovernor({ pipeline, db: o.db, log, token: tokenSource(o, pipeline, true) });
+  const broker = new Broker({ governor, log });
   const channel = new ChildChannel(o.command, o.server ?? serverNameOf(o.command), { env: o.env, cwd: o.cwd, log });
   broker.bind(channel);
-  return serveStdio({ broker, channel, stdin: o.stdin, stdout: o.stdout, log });
+  const code = await serveStdio({ broker, channel, stdin: o.stdin, stdout: o.stdout, log });
+  await governor.flush();
+  return code;
 }
 
 export { Broker } from "./broker.ts";

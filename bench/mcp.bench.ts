@@ -1,0 +1,110 @@
+/**
+ * MCP broker overhead: latency of one tools/call over stdio, straight to the fixture server vs
+ * through the broker (runStdioBroker with the standard test policy: the whole pipeline runs
+ * before and after each call, and an audit row is written), and through the broker's routing
+ * alone (no governance) to tell transport cost from pipeline cost. Bounded: N sequential calls each.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const fx = join(root, "test", "fixtures", "mcp");
+const N = 300;
+const WARMUP = 30;
+
+interface Rpc {
+  call(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+function rpc(cmd: string[], env: Record<string, string>): Rpc {
+  const p = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "ignore", env: { ...process.env, ...env } });
+  const waiting = new Map<number, (m: Record<string, unknown>) => void>();
+  let id = 0;
+  void (async () => {
+    const dec = new TextDecoder();
+    let buf = "";
+    const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      let nl = buf.indexOf("\n");
+      while (nl >= 0) {
+        const m = JSON.parse(buf.slice(0, nl)) as { id?: number };
+        buf = buf.slice(nl + 1);
+        if (typeof m.id === "number") waiting.get(m.id)?.(m as Record<string, unknown>);
+        nl = buf.indexOf("\n");
+      }
+    }
+  })();
+  const sink = p.stdin as import("bun").FileSink;
+  return {
+    call(method, params) {
+      const i = ++id;
+      return new Promise((res) => {
+        waiting.set(i, res);
+        sink.write(`${JSON.stringify({ jsonrpc: "2.0", id: i, method, params })}\n`);
+        sink.flush();
+      });
+    },
+    async close() {
+      sink.end();
+      await p.exited;
+    },
+  };
+}
+
+async function measure(r: Rpc): Promise<{ p50: number; p90: number; p99: number; errors: number }> {
+  await r.call("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } });
+  await r.call("tools/list", {});
+  const times: number[] = [];
+  let errors = 0;
+  for (let i = 0; i < N + WARMUP; i++) {
+    const t0 = performance.now();
+    const m = await r.call("tools/call", { name: "search_docs", arguments: { query: `q${i}` } });
+    const dt = performance.now() - t0;
+    if (m.error || (m.result as { isError?: boolean })?.isError) errors++;
+    if (i >= WARMUP) times.push(dt);
+  }
+  times.sort((a, b) => a - b);
+  const q = (x: number) => Math.round((times[Math.min(times.length - 1, Math.floor(x * times.length))] ?? 0) * 1000) / 1000;
+  return { p50: q(0.5), p90: q(0.9), p99: q(0.99), errors };
+}
+
+export default async function (): Promise<Record<string, unknown>> {
+  const home = mkdtempSync(join(tmpdir(), "tappass-bench-mcp-"));
+  try {
+    const { initInstall } = await import("../src/engine/install.ts");
+    await initInstall({ home });
+    const server = [process.execPath, join(fx, "paged-server.ts")];
+    const direct = rpc(server, {});
+    const d = await measure(direct);
+    await direct.close();
+    const policy = JSON.stringify({ budget: { tool_calls_per_minute: null, requests_per_minute: null } });
+    const brokered = rpc([process.execPath, join(fx, "broker-stdio.ts"), "--", ...server], { TAPPASS_HOME: home, MCP_TEST_POLICY: policy });
+    const b = await measure(brokered);
+    await brokered.close();
+    const routing = rpc([process.execPath, join(fx, "broker-passthrough.ts"), "--", ...server], {});
+    const r = await measure(routing);
+    await routing.close();
+    const { closeAllState } = await import("../src/engine/store/state.ts");
+    closeAllState();
+    const r3 = (x: number) => Math.round(x * 1000) / 1000;
+    return {
+      calls: N,
+      direct_ms: d,
+      brokered_ms: b,
+      routing_only_ms: r,
+      added_p50_ms: r3(b.p50 - d.p50),
+      added_p99_ms: r3(b.p99 - d.p99),
+      added_routing_p50_ms: r3(r.p50 - d.p50),
+      added_pipeline_p50_ms: r3(b.p50 - r.p50),
+      goal_added_p50_ms: 1,
+      meets_goal: b.p50 - d.p50 <= 1,
+    };
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
