@@ -147,7 +147,7 @@ test("one-byte change fails verify; policy_version only increases; diff shows wh
   const text = readFileSync(join(home, "cp.json"), "utf8");
   expect(run(["policy", "verify", join(home, "cp.json")]).code).toBe(0);
   // flip one byte inside the payload: "deny" -> "denz"
-  const i = text.indexOf('"default": "deny"') + '"default": "den'.length;
+  const i = text.indexOf('"default":"deny"') + '"default":"den'.length;
   const tampered = `${text.slice(0, i)}z${text.slice(i + 1)}`;
   expect(tampered.length).toBe(text.length);
   writeFileSync(join(home, "bad.json"), tampered);
@@ -161,7 +161,7 @@ test("one-byte change fails verify; policy_version only increases; diff shows wh
   expect(bad2.code).toBe(1);
   expect(bad2.json.reason).toContain("signature");
   // and a byte of the signature itself
-  const sigAt = text.indexOf('"signature": "ed25519:') + '"signature": "ed25519:'.length + 20;
+  const sigAt = text.indexOf('"signature":"ed25519:') + '"signature":"ed25519:'.length + 20;
   const c = text[sigAt] === "A" ? "B" : "A";
   writeFileSync(join(home, "bad3.json"), `${text.slice(0, sigAt)}${c}${text.slice(sigAt + 1)}`);
   expect(run(["policy", "verify", join(home, "bad3.json")]).code).toBe(1);

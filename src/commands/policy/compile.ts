@@ -19,7 +19,8 @@ export default class PolicyCompile extends BaseCommand {
     const env = compileForAgent(openState(), flags.agent, { sandbox_id: flags["sandbox-id"] ?? null, ttlSeconds: flags.ttl });
     if (flags.out) {
       const { writeFileSync } = await import("node:fs");
-      writeFileSync(flags.out, `${JSON.stringify(env, null, 2)}\n`);
+      // compact, like stdout: no insignificant whitespace, so any one-byte change is detectable
+      writeFileSync(flags.out, `${JSON.stringify(env)}\n`);
       const summary = { out: flags.out, policy_version: env.payload.policy_version, agent: env.payload.agent, expires_at: env.payload.expires_at };
       this.output(summary, (x) => `wrote ${x.out} (agent ${x.agent}, policy_version ${x.policy_version}, expires ${x.expires_at})`);
       return;

@@ -53,6 +53,32 @@ test("compileForAgent: schema-valid, signed, verifiable; unknown agent is exit 3
   expect(() => compileForAgent(db, "ghost")).toThrow(expect.objectContaining({ code: "unknown_agent", exitCode: 3 }));
 });
 
+test("flipping any one byte of a compiled envelope (as `policy compile` writes it) fails verification", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "a", project: "p", function: "refund_processor" });
+  const env = compileForAgent(db, "a");
+  const text = `${JSON.stringify(env)}\n`;
+  const keys = [loadKeys(t.home).ed25519];
+  expect(verifyEnvelope(JSON.parse(text), keys).ok).toBe(true);
+  const bytes = Buffer.from(text);
+  let checked = 0;
+  for (let i = 0; i < bytes.length - 1; i += 7) {
+    const b = Buffer.from(bytes);
+    b[i] = (b[i] as number) ^ 1;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(b.toString("utf8"));
+    } catch {
+      checked++;
+      continue;
+    }
+    const r = verifyEnvelope(parsed, keys);
+    if (r.ok) throw new Error(`byte ${i} (${text.slice(Math.max(0, i - 20), i + 20)}) flipped and still verified`);
+    checked++;
+  }
+  expect(checked).toBeGreaterThan(1000);
+});
+
 test("every function × category × pack combination compiles to a schema-valid policy with every step named", () => {
   const cat = catalog();
   createProject(db, "all");
