@@ -15,8 +15,11 @@ import { inputError, internalError } from "../errors.ts";
 import type { Db } from "../store/db.ts";
 import { getMeta, setMeta } from "../store/state.ts";
 import { type Aspects, type ExplainRow, finalize } from "./finalize.ts";
-import { createAgent, createProject, getAgent, orgName, requireAgent } from "./registry.ts";
-import { type Ctx, resolveEff } from "./resolve.ts";
+import { catalog } from "./catalog.ts";
+import type { Pack } from "./packs.ts";
+import { createAgent, createProject, currentSources, getAgent, orgName, requireAgent, type SourceFile } from "./registry.ts";
+import { buildLayers, type Ctx, mergeLayers, resolveEff } from "./resolve.ts";
+import { checkPacks } from "./sources.ts";
 import { validateEnvelope, validatePayload } from "./schema.ts";
 import type { CompiledPolicyEnvelope, CompiledPolicyPayload } from "./types.ts";
 
@@ -54,23 +57,28 @@ function nextVersion(db: Db): number {
   return next;
 }
 
-export function compileForAgent(db: Db, agent: string, opts: { sandbox_id?: string | null; ttlSeconds?: number } = {}): CompiledPolicyEnvelope {
-  const aspects = effectiveAspects(db, agent);
-  const hash = sha256(canonicalJson(aspects));
-  const policy_version = db.transaction(() => {
-    const last = db
-      .prepare<{ policy_version: number; content_hash: string }>("SELECT policy_version, content_hash FROM compiled_policies WHERE agent = ? ORDER BY policy_version DESC LIMIT 1")
-      .get(agent);
-    if (last && last.content_hash === hash) return last.policy_version;
-    const v = nextVersion(db);
-    db.prepare("INSERT INTO compiled_policies (policy_version, agent, content_hash, payload, created_at) VALUES (?, ?, ?, ?, ?)").run(
-      v, agent, hash, canonicalJson({ policy_version: v, ...aspects }), new Date().toISOString(),
-    );
-    return v;
-  });
+/** The compliance packs shipped in the binary (id → pack: concerns, detectors, constraints, rules, probes). */
+export function listPacks(): Pack[] {
+  return Object.values(catalog().packs);
+}
+
+/** One pack by id; unknown → exit 3. */
+export function getPack(id: string): Pack {
+  checkPacks([id], id);
+  return catalog().packs[id] as Pack;
+}
+
+function signPayload(db: Db, payload: CompiledPolicyPayload): CompiledPolicyEnvelope {
+  const valid = validatePayload(payload);
+  if (!valid.ok) throw internalError(`compiled policy for ${payload.agent} fails its schema: ${valid.errors.slice(0, 3).join("; ")}`);
+  const keys = loadKeys(dirname(db.path));
+  return { payload, signature: signatureString(keys.ed25519.kid, utf8(canonicalJson(payload)), keys.ed25519.secret) };
+}
+
+function envelopeOf(db: Db, aspects: Aspects, policy_version: number, opts: { sandbox_id?: string | null; ttlSeconds?: number }): CompiledPolicyEnvelope {
   const ttl = opts.ttlSeconds ?? Number(getMeta(db, "policy_ttl_seconds") ?? DEFAULT_TTL_SECONDS);
   const now = Date.now();
-  const payload: CompiledPolicyPayload = {
+  return signPayload(db, {
     policy_version,
     sandbox_id: opts.sandbox_id ?? null,
     agent: aspects.agent,
@@ -88,11 +96,44 @@ export function compileForAgent(db: Db, agent: string, opts: { sandbox_id?: stri
     pipeline: aspects.pipeline,
     rules: aspects.rules,
     ...(aspects.models ? { models: aspects.models } : {}),
+  });
+}
+
+/**
+ * What-if (e.g. `tappass eval run --policy FILE --packs a,b`): the agent's policy with extra packs
+ * and sources added at its agent level, signed but NOT stored and without a new version (it
+ * carries the install's current policy_version). Floors are not checked here; strictest-wins
+ * merging still means extra sources can only tighten project and org floors.
+ */
+export function previewForAgent(db: Db, agent: string, extra: { packs?: string[]; files?: SourceFile[]; sandbox_id?: string | null; ttlSeconds?: number } = {}): CompiledPolicyEnvelope {
+  const ctx = agentCtx(db, agent);
+  checkPacks(extra.packs ?? []);
+  const ref = { level: "agent" as const, target: agent };
+  const cur = currentSources(db, ref).spec;
+  const spec = {
+    packs: [...new Set([...cur.packs, ...(extra.packs ?? [])])],
+    files: [...cur.files.filter((f) => !(extra.files ?? []).some((x) => x.path === f.path)), ...(extra.files ?? [])],
   };
-  const valid = validatePayload(payload);
-  if (!valid.ok) throw internalError(`compiled policy for ${agent} fails its schema: ${valid.errors.slice(0, 3).join("; ")}`);
-  const keys = loadKeys(dirname(db.path));
-  return { payload, signature: signatureString(keys.ed25519.kid, utf8(canonicalJson(payload)), keys.ed25519.secret) };
+  const { aspects } = finalize(mergeLayers(buildLayers(db, ctx, { override: { ref, spec } })), ctx);
+  const version = Math.max(1, Number(getMeta(db, "policy_version") ?? 0));
+  return envelopeOf(db, aspects, version, extra);
+}
+
+export function compileForAgent(db: Db, agent: string, opts: { sandbox_id?: string | null; ttlSeconds?: number } = {}): CompiledPolicyEnvelope {
+  const aspects = effectiveAspects(db, agent);
+  const hash = sha256(canonicalJson(aspects));
+  const policy_version = db.transaction(() => {
+    const last = db
+      .prepare<{ policy_version: number; content_hash: string }>("SELECT policy_version, content_hash FROM compiled_policies WHERE agent = ? ORDER BY policy_version DESC LIMIT 1")
+      .get(agent);
+    if (last && last.content_hash === hash) return last.policy_version;
+    const v = nextVersion(db);
+    db.prepare("INSERT INTO compiled_policies (policy_version, agent, content_hash, payload, created_at) VALUES (?, ?, ?, ?, ?)").run(
+      v, agent, hash, canonicalJson({ policy_version: v, ...aspects }), new Date().toISOString(),
+    );
+    return v;
+  });
+  return envelopeOf(db, aspects, policy_version, opts);
 }
 
 export function verifyEnvelope(

@@ -216,3 +216,19 @@ test("ensureDefaultAgent is idempotent and governed by the baseline; apply --dry
   expect(applyPolicy(db, { level: "project=default", packs: ["hipaa"] })).toMatchObject({ changed: true, version: 1 });
   expect(compileForAgent(db, "local").payload.compliance_tags).toContain("hipaa");
 });
+
+test("previewForAgent: extra packs and files, signed, not stored, no new version; listPacks/getPack", async () => {
+  const { previewForAgent, listPacks, getPack } = await import("../../../src/engine/policy/index.ts");
+  createProject(db, "p");
+  createAgent(db, { name: "a", project: "p" });
+  const v = compileForAgent(db, "a").payload.policy_version;
+  const env = previewForAgent(db, "a", { packs: ["pci-dss"], files: [{ path: "what-if.yaml", kind: "yaml", text: "budget: { tokens_per_day: 10 }\n" }] });
+  expect(verifyEnvelope(env, [loadKeys(t.home).ed25519]).ok).toBe(true);
+  expect(env.payload.policy_version).toBe(v);
+  expect(env.payload.compliance_tags).toContain("pci-dss");
+  expect(env.payload.budget.tokens_per_day).toBe(10);
+  expect(compileForAgent(db, "a").payload).toMatchObject({ policy_version: v, budget: { tokens_per_day: 5_000_000 } });
+  expect(listPacks().map((p) => p.id)).toContain("nis2-dora");
+  expect(getPack("owasp-llm").probes).toContain("prompt_injection");
+  expect(() => getPack("nope")).toThrow(expect.objectContaining({ exitCode: 3 }));
+});
