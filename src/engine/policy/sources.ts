@@ -47,6 +47,15 @@ export function parseSpec(spec: SourceSpec, extraTools: Set<string> = new Set())
     const frag = asFragment(y.value, f.path, y);
     checkNames(frag, (p) => y.where(p), tools, []);
     for (const [agent, af] of Object.entries(frag.agents ?? {})) checkNames(af, (p) => y.where(p), tools, ["agents", agent]);
+    for (const [i, r] of (frag.rules ?? []).entries()) {
+      try {
+        checkRego([parseRego({ path: `${f.path}#rules[${i}]`, text: r.module })]);
+      } catch (e) {
+        const te = e as { message?: string };
+        throw inputError("rego_parse_error", `rules[${i}] (${r.id}): ${te.message ?? String(e)}`, { where: y.where(["rules", i, "module"]), hint: "fix the Rego module" });
+      }
+      if (!r.entrypoints?.length) throw inputError("rego_no_entrypoint", `rules[${i}] (${r.id}) has no entrypoints`, { where: y.where(["rules", i]), hint: "list the queries the pipeline evaluates, e.g. entrypoints: [data.acme.deny]" });
+    }
     out.yaml.push({ path: f.path, frag });
   }
   for (const f of spec.files.filter((x) => x.kind === "rego")) rego.push(parseRego(f));
