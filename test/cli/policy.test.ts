@@ -249,3 +249,17 @@ test("a fresh install is governed by the built-in baseline; pack list/show", () 
   expect(show.json.probes.length).toBeGreaterThan(0);
   expect(run(["pack", "show", "sox"]).code).toBe(3);
 });
+
+test("policy sources shows a level's stored sources; --replace drops the rest", () => {
+  const { run } = setup();
+  run(["init"]);
+  run(["project", "create", "p"]);
+  expect(run(["policy", "apply", "--level", "project=p", "--pack", "gdpr", "policies/strict-project.yaml", "--json"]).json).toMatchObject({ version: 1 });
+  expect(run(["policy", "sources", "--level", "project=p", "--json"]).json).toMatchObject({
+    version: 1,
+    packs: ["gdpr"],
+    files: [{ path: "policies/strict-project.yaml", kind: "yaml" }],
+  });
+  expect(run(["policy", "apply", "--level", "project=p", "--pack", "hipaa", "--replace", "--json"]).json).toMatchObject({ version: 2, changed: true });
+  expect(run(["policy", "sources", "--level", "project=p", "--json"]).json).toMatchObject({ version: 2, packs: ["hipaa"], files: [] });
+});
