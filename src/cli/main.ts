@@ -16,6 +16,8 @@ async function main(): Promise<void> {
   // Fast path: the kernel ring's `__exec` step restricts itself and execve's at once; it must
   // start as quickly as possible and never load oclif (sandbox/entry.ts).
   if (args[0] === "__exec") {
+    // `__exec --bridge` serves until the sandbox goes away; `__exec --spec` never returns.
+    globalThis.__tappassKeepAlive = true;
     const { execStep } = await import("../sandbox/entry.ts");
     await execStep(args.slice(1));
     return;
@@ -38,6 +40,10 @@ async function main(): Promise<void> {
   );
   const config = await Config.load({
     root: import.meta.dir,
+    // One binary, no plugins: never read user/dev plugin manifests from disk.
+    userPlugins: false,
+    devPlugins: false,
+    jitPlugins: false,
     pjson: {
       name: "tappass",
       version: pkg.version,

@@ -35,9 +35,13 @@ async function toolTurn(scenario: string, expected: ScenarioResult["expected"], 
     emit({ scenario, expected, outcome: "blocked", by: "gateway", detail: first.body?.error?.message ?? `HTTP ${first.status}`, trace_id: first.trace });
     return;
   }
-  const use = (first.body.content ?? []).find((b: { type: string }) => b.type === "tool_use");
+  const blocks = (first.body.content ?? []) as Array<{ type: string; text?: string }>;
+  const use = blocks.find((b) => b.type === "tool_use") as ({ type: string; id: string; name: string; input: Record<string, unknown> } | undefined);
   if (!use) {
-    emit({ scenario, expected, outcome: "allowed", by: "model", detail: "the model answered without a tool", trace_id: first.trace });
+    // The gateway strips a tool call the policy denies before the agent ever sees it, and says so.
+    const said = blocks.filter((b) => b.type === "text").map((b) => b.text ?? "").join(" ");
+    const stripped = /TapPass/.test(said);
+    emit({ scenario, expected, outcome: stripped ? "blocked" : "allowed", by: stripped ? "gateway" : "model", detail: stripped ? said.slice(said.indexOf("TapPass")) : "the model answered without a tool", trace_id: first.trace });
     return;
   }
   const hook = (await askGovernor(agentEnv(), "/hook/claude-code", {

@@ -40,6 +40,12 @@ export async function runDemo(opts: { keep?: boolean; log: (line: string) => voi
     const p = Bun.spawnSync([...self, ...args], { cwd: extra.cwd ?? workspace, env: { ...env, ...extra.env }, stdout: "pipe", stderr: "pipe" });
     return { code: p.exitCode ?? -1, stdout: Buffer.from(p.stdout).toString(), stderr: Buffer.from(p.stderr).toString() };
   };
+  // The exec step must run asynchronously: the scripted model answers from this process.
+  const shAsync = async (args: string[], extra: { env?: Record<string, string | undefined> } = {}) => {
+    const p = Bun.spawn([...self, ...args], { cwd: workspace, env: { ...env, ...extra.env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    return { code, stdout, stderr };
+  };
   const step = (args: string[]) => {
     const r = sh(args);
     const command = `tappass ${args.join(" ")}`;
@@ -60,7 +66,8 @@ export async function runDemo(opts: { keep?: boolean; log: (line: string) => voi
     const summaryFile = join(home, "exec-summary.json");
     const execArgs = ["exec", "--agent", "demo-agent", "--upstream-anthropic", model.url, "--summary", summaryFile, ...(opts.noKernel ? ["--no-kernel"] : []), "--", ...self, "__demo-agent"];
     opts.log(`… tappass exec --agent demo-agent -- <small agent>${opts.noKernel ? " (no kernel ring)" : ""}`);
-    const run = sh(execArgs, { env: { HOME: fakeHome } });
+    // The gateway (not the agent) holds the provider key; the scripted local model accepts any.
+    const run = await shAsync(execArgs, { env: { HOME: fakeHome, ANTHROPIC_API_KEY: "demo-provider-key-held-by-the-gateway" } });
     const scenarios = run.stdout
       .split("\n")
       .filter((l) => l.startsWith("{"))
