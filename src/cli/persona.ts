@@ -27,10 +27,11 @@ export function commandsFor<T>(persona: Persona, all: Record<string, T>): Record
 export function personaArgv(persona: Persona, argv: string[]): string[] {
   if (persona === "operator") return argv;
   const topic = persona === "agent" ? "agent" : "host";
-  if (argv.length === 0) return ["--help"];
+  if (argv.length === 0) return [topic, "--help"];
   const first = argv[0] as string;
-  // Root help and version: the command table is already filtered to this persona.
-  if (first === "--version" || first === "-v" || first === "version" || first === "--help" || first === "-h" || first === "help") return argv;
+  if (first === "--version" || first === "-v" || first === "version") return argv;
+  // The persona's own commands (the table is already filtered to them).
+  if (first === "--help" || first === "-h" || first === "help") return [topic, "--help"];
   if (first === topic) return argv;
   return [topic, ...argv];
 }
