@@ -11,7 +11,7 @@ export default class AgentCreate extends BaseCommand {
     ...BaseCommand.baseFlags,
     project: Flags.string({ description: "project the agent belongs to", required: true }),
     function: Flags.string({ description: "what the agent is for (see `tappass pack list` / policies/README.md)" }),
-    category: Flags.string({ description: "a data category the agent handles (repeatable)", multiple: true }),
+    category: Flags.string({ description: "a data category the agent handles (repeatable)", multiple: true, multipleNonGreedy: true }),
   };
 
   async run(): Promise<void> {

@@ -14,7 +14,7 @@ export default class PolicyApply extends BaseCommand {
   static override flags = {
     ...BaseCommand.baseFlags,
     level: Flags.string({ description: "org | project=NAME | agent=NAME", required: true }),
-    pack: Flags.string({ description: "compliance pack id (repeatable)", multiple: true }),
+    pack: Flags.string({ description: "compliance pack id (repeatable: --pack a --pack b)", multiple: true, multipleNonGreedy: true }),
     "dry-run": Flags.boolean({ description: "check everything, store nothing", default: false }),
     replace: Flags.boolean({ description: "replace the level's sources instead of adding to them", default: false }),
   };
@@ -25,7 +25,7 @@ export default class PolicyApply extends BaseCommand {
     const { applyPolicy } = await import("../../engine/policy/apply.ts");
     const r = applyPolicy(openState(), {
       level: flags.level,
-      packs: flags.pack ?? [],
+      packs: (flags.pack ?? []).flatMap((p) => p.split(",")).map((p) => p.trim()).filter(Boolean),
       files: (argv as string[]).filter((a) => !a.startsWith("-")),
       dryRun: flags["dry-run"],
       replace: flags.replace,
