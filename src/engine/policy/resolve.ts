@@ -78,7 +78,6 @@ function levelLayers(spec: SourceSpec, level: CascadeLevel, ctx: Ctx, extraTools
   const parsed = parseSpec(spec, extraTools);
   const layers: Layer[] = [];
   const relax = level === "org";
-  for (const id of parsed.packs) layers.push(...expand({ frag: catalog().packs[id]?.fragment ?? {}, origin: { level, source: `pack:${id}` } }));
   for (const { path, frag } of parsed.yaml) {
     const { agents, ...own } = frag;
     layers.push(...expand({ frag: own, origin: { level, source: `file:${path}` }, relax }));
@@ -91,6 +90,8 @@ function levelLayers(spec: SourceSpec, level: CascadeLevel, ctx: Ctx, extraTools
     layers.push(...expand({ frag, origin: { level, source: `file:${p.path}` }, relax }));
   }
   for (const { path, frag } of parsed.carried) layers.push({ frag, origin: { level, source: `file:${path}` } });
+  // packs after the files: an org file may change built-in defaults, never what a pack tightens
+  for (const id of parsed.packs) layers.push(...expand({ frag: catalog().packs[id]?.fragment ?? {}, origin: { level, source: `pack:${id}` } }));
   return layers;
 }
 

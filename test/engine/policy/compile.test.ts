@@ -232,3 +232,12 @@ test("previewForAgent: extra packs and files, signed, not stored, no new version
   expect(getPack("owasp-llm").probes).toContain("prompt_injection");
   expect(() => getPack("nope")).toThrow(expect.objectContaining({ exitCode: 3 }));
 });
+
+test("an org file changes built-in defaults but not what the org's own packs tighten", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "a", project: "p" });
+  applyPolicy(db, { level: "org", packs: ["nis2-dora"], files: [file("org.yaml", "budget: { requests_per_minute: null, tokens_per_day: null }\n")] });
+  const p = compileForAgent(db, "a").payload;
+  expect(p.budget.tokens_per_day).toBeNull();
+  expect(p.budget.requests_per_minute).toBe(300); // nis2-dora
+});
