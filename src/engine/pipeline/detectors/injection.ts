@@ -207,6 +207,7 @@ withGates(SIGS, {
 /** Unicode tag characters ("ASCII smuggling") outside emoji flag sequences. */
 function structural(text: string, _views: View[], _kind: Kind) {
   const out: { id: string; type: string; weight: number; start: number; end: number }[] = [];
+  if (!text.includes("\uDB40")) return out;
   const tags = /(?:\uDB40[\uDC00-\uDC7F]){4,}/g;
   for (const m of text.matchAll(tags)) {
     const before = text.slice(Math.max(0, m.index - 2), m.index);

@@ -8,7 +8,7 @@
  * and hypothetical / fictional framing combined with a request for dangerous instructions.
  * Scored with the same noisy-OR engine as injection, on normalised text.
  */
-import { type Signature, runSignatures, sig, withGates } from "./signatures.ts";
+import { type Signature, firstMatch, runSignatures, sig, withGates } from "./signatures.ts";
 import type { DetectOptions, Detector, Finding } from "./types.ts";
 
 const NAME = "detect_jailbreak";
@@ -67,7 +67,7 @@ withGates(SIGS, {
   "limits.without": "rest filt limi cens rule guid ethi mora cont safe conf cons boun guar prog poli",
   "limits.dont_abide": "abid foll adhe comp obey conf care resp stic",
   "limits.policy_negation": "poli guid rule term",
-  "limits.anything": "anyt ever",
+  "limits.anything": "anyt any ever",
   "limits.harmful_ok": "ille unet immo harm dang expl offe nsfw viol mali",
   "limits.amoral": "amor unfi unce unre unet mora ethi",
   "refusal.never_refuse": "refu decl reje deny",
@@ -84,6 +84,9 @@ withGates(SIGS, {
   "frame.dangerous_ask": "how step inst reci guid expl tell deta",
 });
 
+const DANGEROUS_ASK = SIGS.find((s) => s.id === "frame.dangerous_ask") as Signature;
+const FRAMING = /\b(?:hypothetical(?:ly)?|fictional|fictitious|imagine|pretend|story|novel|screenplay|roleplay|role-play|in character|educational purposes|thought experiment|game)\b/g;
+
 function detectJailbreak(text: string, opts: DetectOptions = {}): Finding[] {
   return runSignatures(SIGS, text, opts, {
     detector: NAME,
@@ -92,14 +95,14 @@ function detectJailbreak(text: string, opts: DetectOptions = {}): Finding[] {
       // Fictional framing + a dangerous how-to = the classic hypothetical jailbreak combo.
       const v = views[0];
       if (!v) return [];
-      const fr = /\b(?:hypothetical(?:ly)?|fictional|fictitious|imagine|pretend|story|novel|screenplay|roleplay|role-play|in character|educational purposes|thought experiment|game)\b/.exec(v.text);
-      const SIG = SIGS.find((s) => s.id === "frame.dangerous_ask") as Signature;
-      SIG.re.lastIndex = 0;
-      const ask = SIG.re.exec(v.text);
-      SIG.re.lastIndex = 0;
-      if (!fr || !ask) return [];
-      const s = Math.min(fr.index, ask.index);
-      const e = Math.max(fr.index + fr[0].length, ask.index + ask[0].length);
+      // The dangerous ask first (windowed, rare), then the framing word scan.
+      const ask = firstMatch(DANGEROUS_ASK, v);
+      if (!ask) return [];
+      FRAMING.lastIndex = 0;
+      const fr = FRAMING.exec(v.text);
+      if (!fr) return [];
+      const s = Math.min(fr.index, ask.start);
+      const e = Math.max(fr.index + fr[0].length, ask.end);
       return [{ id: "frame.combo", type: "hypothetical_framing", weight: 0.6, start: v.map[s] as number, end: v.map[e] as number }];
     },
   });

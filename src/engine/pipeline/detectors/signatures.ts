@@ -41,27 +41,269 @@ export function withGates(sigs: Signature[], gates: Record<string, string>): Sig
 }
 
 const WORD = /[a-z]{2,}/g;
-const prefixCache = new WeakMap<View, Set<string>>();
 
-function prefixes(v: View): Set<string> {
-  let set = prefixCache.get(v);
-  if (!set) {
-    set = new Set<string>();
+/**
+ * Per-view trigger index, built in ONE pass over the normalised text: every word's prefix (the
+ * gate vocabulary) with the positions where such words start and end, and the positions of
+ * non-ASCII characters. Gates are answered from it, and so are the windows that a gated
+ * signature is run in (see `execWindows`).
+ */
+interface TriggerIndex {
+  /** prefix -> flat [start, end, start, end, ...] of the words having that prefix */
+  words: Map<string, number[]>;
+  /** flat [start, end, ...] of non-ASCII characters (only built when needed) */
+  nonAscii: number[] | null;
+  hasNonAscii: boolean;
+}
+
+const indexCache = new WeakMap<View, TriggerIndex>();
+const NON_ASCII_G = /[^\x00-\x7f]/g;
+
+function triggerIndex(v: View): TriggerIndex {
+  let idx = indexCache.get(v);
+  if (!idx) {
+    const words = new Map<string, number[]>();
+    const t = v.text;
     WORD.lastIndex = 0;
-    for (let m = WORD.exec(v.text); m !== null; m = WORD.exec(v.text)) set.add(m[0].length > 4 ? m[0].slice(0, 4) : m[0]);
-    if (/[^\x00-\x7f]/.test(v.text)) set.add("#nonascii");
-    prefixCache.set(v, set);
+    for (let m = WORD.exec(t); m !== null; m = WORD.exec(t)) {
+      const w = m[0];
+      const key = w.length > 4 ? w.slice(0, 4) : w;
+      const list = words.get(key);
+      if (list) list.push(m.index, m.index + w.length);
+      else words.set(key, [m.index, m.index + w.length]);
+    }
+    idx = { words, nonAscii: null, hasNonAscii: /[^\x00-\x7f]/.test(t) };
+    indexCache.set(v, idx);
   }
-  return set;
+  return idx;
+}
+
+function nonAsciiPositions(v: View, idx: TriggerIndex): number[] {
+  if (!idx.nonAscii) {
+    const out: number[] = [];
+    NON_ASCII_G.lastIndex = 0;
+    for (let m = NON_ASCII_G.exec(v.text); m !== null; m = NON_ASCII_G.exec(v.text)) out.push(m.index, m.index + 1);
+    idx.nonAscii = out;
+  }
+  return idx.nonAscii;
 }
 
 function gateOpen(s: Signature, v: View): boolean {
   if (!s.gate) return true;
-  const set = prefixes(v);
+  const idx = triggerIndex(v);
   for (const g of s.gate) {
-    if (g.startsWith("=") ? v.text.includes(g.slice(1)) : set.has(g)) return true;
+    if (g.charCodeAt(0) === 61 /* = */ ? v.text.includes(g.slice(1)) : g === "#nonascii" ? idx.hasNonAscii : idx.words.has(g)) return true;
   }
   return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Windowed execution.
+//
+// A gated signature's match always overlaps one of its gate words, and (for regexes with only
+// bounded quantifiers) is at most `maxLen` UTF-16 units long. So a match can only START in
+// [wordStart - maxLen, wordEnd] for some gate word. Instead of scanning the whole text, a sticky
+// companion regex `[\s\S]{0,WIN}?(re)` is run on the FULL text (so \b, ^, look-arounds see
+// the real context) at the start of each such range: the lazy prefix finds the leftmost match
+// starting within WIN characters, exactly what a plain scan from that point would find first.
+
+const WIN = 256;
+
+/** Upper bound (UTF-16 units) on the length of any match of a regex source; Infinity if unbounded. */
+export function maxMatchLength(src: string): number {
+  let i = 0;
+  function alt(): number {
+    let best = seq();
+    while (src[i] === "|") {
+      i++;
+      best = Math.max(best, seq());
+    }
+    return best;
+  }
+  function seq(): number {
+    let total = 0;
+    while (i < src.length && src[i] !== "|" && src[i] !== ")") {
+      let len = atom();
+      // quantifier
+      const c = src[i];
+      if (c === "*" || c === "+") {
+        i++;
+        len = len === 0 ? 0 : Number.POSITIVE_INFINITY;
+      } else if (c === "?") {
+        i++;
+      } else if (c === "{") {
+        const m = /^\{(\d+)(,(\d*))?\}/.exec(src.slice(i));
+        if (m) {
+          i += m[0].length;
+          const hi = m[2] === undefined ? Number(m[1]) : m[3] === "" ? Number.POSITIVE_INFINITY : Number(m[3]);
+          len = len === 0 ? 0 : len * hi;
+        }
+      }
+      if (src[i] === "?" && (c === "*" || c === "+" || c === "?" || c === "{")) i++; // lazy
+      total += len;
+    }
+    return total;
+  }
+  function atom(): number {
+    const c = src[i] as string;
+    if (c === "(") {
+      i++;
+      let look = false;
+      if (src[i] === "?") {
+        if (src.startsWith("?:", i)) i += 2;
+        else if (src.startsWith("?=", i) || src.startsWith("?!", i)) (i += 2), (look = true);
+        else if (src.startsWith("?<=", i) || src.startsWith("?<!", i)) (i += 3), (look = true);
+        else if (src.startsWith("?<", i)) i = src.indexOf(">", i) + 1;
+      }
+      const len = alt();
+      i++; // ")"
+      return look ? 0 : len;
+    }
+    if (c === "[") {
+      i++;
+      if (src[i] === "^") i++;
+      if (src[i] === "]") i++;
+      while (i < src.length && src[i] !== "]") i += src[i] === "\\" ? 2 : 1;
+      i++;
+      return 2;
+    }
+    if (c === "\\") {
+      const n = src[i + 1];
+      i += 2;
+      if (n === "b" || n === "B") return 0;
+      if (n === "u" && src[i] === "{") i = src.indexOf("}", i) + 1;
+      else if (n === "u") i += 4;
+      else if (n === "x") i += 2;
+      return 2;
+    }
+    i++;
+    if (c === "^" || c === "$") return 0;
+    if (c === ".") return 2;
+    return 1;
+  }
+  const n = alt();
+  return i < src.length ? Number.POSITIVE_INFINITY : n;
+}
+
+interface Runner {
+  maxLen: number;
+  sticky: RegExp | null;
+}
+
+const runners = new WeakMap<Signature, Runner>();
+
+function runnerOf(s: Signature): Runner {
+  let r = runners.get(s);
+  if (!r) {
+    const maxLen = s.gate ? maxMatchLength(s.re.source) : Number.POSITIVE_INFINITY;
+    const flags = s.re.flags.replace("g", "");
+    r = { maxLen, sticky: Number.isFinite(maxLen) ? new RegExp(`[\\s\\S]{0,${WIN}}?(${s.re.source})`, `${flags}y`) : null };
+    runners.set(s, r);
+  }
+  return r;
+}
+
+const hitBuf: number[] = [];
+
+/**
+ * Candidate start ranges (flat [a, b, ...], merged, ascending) for a gated signature on a view,
+ * or null when a plain scan is as cheap (no bound, or the ranges cover most of the text).
+ */
+function windows(s: Signature, v: View, maxLen: number): number[] | null {
+  const idx = triggerIndex(v);
+  const text = v.text;
+  hitBuf.length = 0;
+  for (const g of s.gate as string[]) {
+    if (g.charCodeAt(0) === 61) {
+      const sub = g.slice(1);
+      for (let p = text.indexOf(sub); p >= 0; p = text.indexOf(sub, p + 1)) hitBuf.push(p, p + sub.length);
+    } else if (g === "#nonascii") {
+      if (idx.hasNonAscii) for (const x of nonAsciiPositions(v, idx)) hitBuf.push(x);
+    } else {
+      const list = idx.words.get(g);
+      if (list) for (const x of list) hitBuf.push(x);
+    }
+    if (hitBuf.length > 4096) return null;
+  }
+  // Sort pairs by start.
+  const n = hitBuf.length >> 1;
+  const order = new Int32Array(n);
+  for (let k = 0; k < n; k++) order[k] = k;
+  if (s.gate && s.gate.length > 1) order.sort((x, y) => (hitBuf[2 * x] as number) - (hitBuf[2 * y] as number));
+  const out: number[] = [];
+  let covered = 0;
+  for (let k = 0; k < n; k++) {
+    const o = order[k] as number;
+    const a = Math.max(0, (hitBuf[2 * o] as number) - maxLen);
+    const b = hitBuf[2 * o + 1] as number;
+    const last = out.length - 1;
+    if (last > 0 && a <= (out[last] as number) + 1) {
+      if (b > (out[last] as number)) {
+        covered += b - (out[last] as number);
+        out[last] = b;
+      }
+    } else {
+      out.push(a, b);
+      covered += b - a + 1;
+    }
+  }
+  return covered * 2 > text.length ? null : out;
+}
+
+/** Calls onMatch(start, end) for each match of s on v (at most `limit`), as a full scan would. */
+function execSignature(s: Signature, v: View, limit: number, onMatch: (start: number, end: number, text: string) => void): void {
+  const text = v.text;
+  const r = runnerOf(s);
+  const ranges = r.sticky ? windows(s, v, r.maxLen) : null;
+  if (!ranges) {
+    s.re.lastIndex = 0;
+    let n = 0;
+    for (let m = s.re.exec(text); m !== null && n < limit; m = s.re.exec(text), n++) {
+      if (m[0].length === 0) {
+        s.re.lastIndex++;
+        continue;
+      }
+      onMatch(m.index, m.index + m[0].length, m[0]);
+    }
+    return;
+  }
+  const y = r.sticky as RegExp;
+  let pos = 0;
+  let n = 0;
+  let ri = 0;
+  while (ri < ranges.length && n < limit) {
+    const a = Math.max(ranges[ri] as number, pos);
+    const b = ranges[ri + 1] as number;
+    if (a > b) {
+      ri += 2;
+      continue;
+    }
+    y.lastIndex = a;
+    const m = y.exec(text);
+    if (m === null) {
+      pos = a + WIN + 1;
+      continue;
+    }
+    const body = m[1] as string;
+    const start = m.index + m[0].length - body.length;
+    n++;
+    if (body.length === 0) {
+      pos = start + 1;
+      continue;
+    }
+    onMatch(start, start + body.length, body);
+    pos = start + body.length;
+  }
+}
+
+/** First match of a signature on a view (windowed like the engine), or null. */
+export function firstMatch(s: Signature, v: View): { start: number; end: number } | null {
+  if (!gateOpen(s, v)) return null;
+  let res: { start: number; end: number } | null = null;
+  execSignature(s, v, 1, (start, end) => {
+    res = { start, end };
+  });
+  return res;
 }
 
 /** s("id", "type", /re/, weight, toolWeight?, kw?) */
@@ -111,18 +353,12 @@ export function runSignatures(sigs: Signature[], text: string, opts: DetectOptio
       if (!gateOpen(s, v)) continue;
       const base = tool && s.toolWeight !== undefined ? s.toolWeight : s.weight;
       if (base <= 0) continue;
-      s.re.lastIndex = 0;
-      let n = 0;
-      for (let m = s.re.exec(v.text); m !== null && n < MAX_MATCHES_PER_SIG; m = s.re.exec(v.text), n++) {
-        if (m[0].length === 0) {
-          s.re.lastIndex++;
-          continue;
-        }
-        const span = toOriginal(v, m.index, m.index + m[0].length);
+      execSignature(s, v, MAX_MATCHES_PER_SIG, (ms, me, body) => {
+        const span = toOriginal(v, ms, me);
         // An obfuscated match: the original text differs from what matched.
-        const hidden = decoded || (v.obfuscated && text.slice(span.start, span.end).toLowerCase() !== m[0]);
+        const hidden = decoded || (v.obfuscated && text.slice(span.start, span.end).toLowerCase() !== body);
         matches.push({ sig: s, weight: Math.min(0.99, base + (hidden ? 0.15 : 0)), start: span.start, end: span.end });
-      }
+      });
     }
   }
   for (const x of eng.extra?.(text, vs, kind) ?? []) {
