@@ -5,7 +5,7 @@
  * at any level may grant a capability the agent's function forbids.
  */
 import { deniedError, type TapPassError } from "../errors.ts";
-import { ACTION_RANK, BUDGET_KEYS, DEFAULT_RANK, EGRESS_RANK, type Eff, type Layer, MODE_RANK, PRESET_RANK, type Trail } from "./cascade.ts";
+import { ACTION_RANK, BUDGET_KEYS, DEFAULT_RANK, EGRESS_RANK, type Eff, editCatalog, type Layer, MODE_RANK, PRESET_RANK, type Trail } from "./cascade.ts";
 import { globMatch, isGlob, pathWithin } from "./glob.ts";
 import type { Ctx } from "./resolve.ts";
 import { catalog } from "./catalog.ts";
@@ -23,8 +23,16 @@ function refuse(rule: string, floorRule: string, trail: Trail | undefined, layer
   });
 }
 
-/** Capabilities of a tool after the catalog edits seen so far. */
-const capsOf = (floor: Eff, tool: string): string[] => floor.catalog.get(tool)?.e.capabilities ?? catalog().tools[tool]?.capabilities ?? [];
+/** Capabilities of a tool after the catalog edits above and in the candidate layer itself. */
+function capsOf(floor: Eff, tool: string, layer?: Layer): string[] {
+  const edits = layer?.frag.catalog ?? {};
+  if (edits[tool]) {
+    const tmp: Eff["catalog"] = new Map(floor.catalog);
+    for (const [name, edit] of Object.entries(edits)) editCatalog(tmp, name, edit, { level: layer?.origin.level ?? "agent", source: layer?.origin.source ?? "", detail: "" });
+    return tmp.get(tool)?.e.capabilities ?? [];
+  }
+  return floor.catalog.get(tool)?.e.capabilities ?? catalog().tools[tool]?.capabilities ?? [];
+}
 
 /** Forbidden capabilities: absolute, at every level (including org). */
 export function checkForbidden(layer: Layer, ctx: Ctx, floor: Eff): void {
@@ -42,7 +50,7 @@ export function checkForbidden(layer: Layer, ctx: Ctx, floor: Eff): void {
   for (const field of ["grant", "allow"] as const) {
     for (const tool of t[field] ?? []) {
       if (isGlob(tool)) continue;
-      const hit = capsOf(floor, tool).find((c) => forbidden.has(c));
+      const hit = capsOf(floor, tool, layer).find((c) => forbidden.has(c));
       if (hit) throw fail(`tools.${field} ${tool}`, hit);
     }
   }
@@ -73,7 +81,7 @@ export function checkFloor(layer: Layer, floor: Eff): void {
       for (const [pat, b] of floor.tools.deny) {
         if (globMatch(pat, tool) || (isGlob(tool) && globMatch(tool, pat))) throw refuse(`tools.${field} ${tool}`, `tools.deny ${pat}`, b, layer);
       }
-      const hit = isGlob(tool) ? undefined : capsOf(floor, tool).find((c) => floor.tools.denied_capabilities.has(c));
+      const hit = isGlob(tool) ? undefined : capsOf(floor, tool, layer).find((c) => floor.tools.denied_capabilities.has(c));
       if (hit) throw refuse(`tools.${field} ${tool} (capability ${hit})`, `tools.denied_capabilities ${hit}`, floor.tools.denied_capabilities.get(hit), layer);
     }
   }

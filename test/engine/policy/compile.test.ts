@@ -241,3 +241,14 @@ test("an org file changes built-in defaults but not what the org's own packs tig
   expect(p.budget.tokens_per_day).toBeNull();
   expect(p.budget.requests_per_minute).toBe(300); // nis2-dora
 });
+
+test("a tool added in the same file with a forbidden or denied capability cannot be granted", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "m", project: "p", function: "customer_support_emailer" });
+  const pay = file("pay.yaml", "catalog:\n  my_pay: { capabilities: [payments] }\ntools:\n  grant: [my_pay]\n");
+  expect(() => applyPolicy(db, { level: "project=p", files: [pay] })).toThrow(expect.objectContaining({ code: "forbidden_capability" }));
+  createProject(db, "q");
+  createAgent(db, { name: "n", project: "q" });
+  const secret = file("secret.yaml", "catalog:\n  vault_read: { capabilities: [credential_access] }\ntools:\n  grant: [vault_read]\n");
+  expect(() => applyPolicy(db, { level: "project=q", files: [secret] })).toThrow(expect.objectContaining({ code: "floor_violation" }));
+});
