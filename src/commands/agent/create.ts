@@ -10,7 +10,7 @@ export default class AgentCreate extends BaseCommand {
   static override flags = {
     ...BaseCommand.baseFlags,
     project: Flags.string({ description: "project the agent belongs to", required: true }),
-    function: Flags.string({ description: "what the agent is for (see `tappass pack list` / policies/README.md)" }),
+    function: Flags.string({ description: "what the agent is for (L0), e.g. customer_support_emailer, code_reviewer, coding_assistant (policies/README.md)" }),
     category: Flags.string({ description: "a data category the agent handles (repeatable)", multiple: true, multipleNonGreedy: true }),
   };
 

@@ -80,7 +80,7 @@ export function checkNames(frag: Fragment, where: (path: Array<string | number>)
   ];
   for (const [name, edit] of Object.entries(frag.catalog ?? {})) {
     capLists.push([edit.capabilities?.map((c) => c.replace(/^[+-]/, "")), ["catalog", name, "capabilities"]]);
-    if (edit.extends && !tools.has(edit.extends)) throw bad(["catalog", name, "extends"], "unknown_tool", `catalog ${name} extends unknown tool "${edit.extends}"`, "extend a tool from the catalog (tappass tools list) or one added in a tools.yaml");
+    if (edit.extends && !tools.has(edit.extends)) throw bad(["catalog", name, "extends"], "unknown_tool", `catalog ${name} extends unknown tool "${edit.extends}"`, "extend a tool from the shipped catalog (policies/README.md) or one added in a tools.yaml `catalog:` section");
   }
   for (const [list, path] of capLists) {
     for (const [i, c] of (list ?? []).entries()) if (!cat.capabilities[c]) throw bad([...path, i], "unknown_capability", `unknown capability "${c}"`, `known capabilities: ${Object.keys(cat.capabilities).join(", ")}`);

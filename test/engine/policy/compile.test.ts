@@ -252,3 +252,12 @@ test("a tool added in the same file with a forbidden or denied capability cannot
   const secret = file("secret.yaml", "catalog:\n  vault_read: { capabilities: [credential_access] }\ntools:\n  grant: [vault_read]\n");
   expect(() => applyPolicy(db, { level: "project=q", files: [secret] })).toThrow(expect.objectContaining({ code: "floor_violation" }));
 });
+
+test("policies/README.md documents every shipped function, category, concern, capability and pack", async () => {
+  const readme = await Bun.file(join(import.meta.dir, "..", "..", "..", "policies", "README.md")).text();
+  const cat = catalog();
+  for (const names of [cat.functions, cat.categories, cat.concerns, cat.capabilities, cat.packs].map((o) => Object.keys(o))) {
+    for (const n of names) expect(readme).toContain(n);
+  }
+  for (const s of STEP_NAMES) expect(readme).toContain(s);
+});
