@@ -8,7 +8,13 @@ import { toToml, type TomlTable } from "./toml.ts";
 import type { Provider, RenderCapabilities } from "./types.ts";
 import { CLAUDE_BUILTIN_TOOLS, allowedDomains, expandPath, uniq } from "./util.ts";
 
-function sandboxMode(policy: CompiledPolicyPayload): "read-only" | "workspace-write" {
+/**
+ * Codex's own sandbox mode. Under TapPass's kernel ring (exec), Codex's nested sandbox cannot
+ * start inside the network namespace and would only duplicate the ring, so the ring is the
+ * sandbox: "danger-full-access" inside an already-confined process.
+ */
+function sandboxMode(policy: CompiledPolicyPayload, caps: Pick<RenderCapabilities, "kernelRing">): "read-only" | "workspace-write" | "danger-full-access" {
+  if (caps.kernelRing) return "danger-full-access";
   return policy.filesystem.read_write.length === 0 && policy.pipeline.mode === "lockdown" ? "read-only" : "workspace-write";
 }
 
@@ -22,7 +28,7 @@ function mcpTools(policy: CompiledPolicyPayload, server: string) {
 export function codexConfig(policy: CompiledPolicyPayload, caps: RenderCapabilities): TomlTable {
   const cfg: TomlTable = {
     approval_policy: "never",
-    sandbox_mode: sandboxMode(policy),
+    sandbox_mode: sandboxMode(policy, caps),
   };
   if (caps.gatewayUrl) {
     cfg.model_provider = "tappass";
@@ -57,7 +63,7 @@ export const codex: Provider = {
   render(policy, caps) {
     const requirements: TomlTable = {
       allowed_approval_policies: ["never", "on-request"],
-      allowed_sandbox_modes: sandboxMode(policy) === "read-only" ? ["read-only"] : ["read-only", "workspace-write"],
+      allowed_sandbox_modes: caps.kernelRing ? ["danger-full-access"] : sandboxMode(policy, caps) === "read-only" ? ["read-only"] : ["read-only", "workspace-write"],
     };
     return [
       { path: "codex/config.toml", content: `# Rendered by TapPass from policy v${policy.policy_version} for agent ${policy.agent}\n${toToml(codexConfig(policy, caps))}` },

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type FakeModel, startFakeModel } from "../helpers/fake-model.ts";
 import { root, tappass } from "../helpers/cli.ts";
 import { tappassAsync } from "../helpers/run.ts";
+import { auditRows as readAudit } from "../helpers/audit.ts";
 
 const claude = join(root, "node_modules", ".bin", "claude");
 let home: string;
@@ -44,7 +45,7 @@ beforeAll(async () => {
     if (m) return { text: "Running it.", tool_calls: [{ name: "Bash", arguments: { command: m[1]!.replace(/\\"/g, '"'), description: "requested command" } }] };
     return { text: "Hello." };
   });
-});
+}, 60_000);
 
 afterAll(async () => {
   await fm?.close();
@@ -59,17 +60,7 @@ const execClaude = (prompt: string, extra: string[] = []) =>
     timeoutMs: 150_000,
   });
 
-const auditRows = () => {
-  const r = tappass(["audit", "tail", "--json"], { home });
-  return r.stdout
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .flatMap((l) => {
-      const j = JSON.parse(l);
-      return Array.isArray(j) ? j : Array.isArray(j.rows) ? j.rows : [j];
-    });
-};
+const auditRows = () => readAudit(home);
 
 describe("tappass exec -- claude", () => {
   test("an allowed Bash command runs; the session goes through the gateway with a capability token", async () => {
@@ -115,7 +106,7 @@ describe("claude with rendered settings: hook and deny rules hold without the ga
     }
     const j = JSON.parse(buf.trim());
     hookEnv = { TAPPASS_HOOK_URL: j.hook_url, TAPPASS_TOKEN: j.token };
-  });
+  }, 60_000);
   afterAll(() => governor?.kill());
 
   const direct = async (prompt: string, extra: string[] = []) => {

@@ -129,7 +129,9 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
         writeFileSync(p, f.content, { mode: f.mode ?? 0o644 });
       }
     }
-    mkdirSync(join(dir, "claude-home"), { recursive: true });
+    // Harness state directories the agent must write (sessions, logs): private to this run.
+    const writable = [join(dir, "claude-home"), join(dir, "codex")];
+    for (const w of writable) mkdirSync(w, { recursive: true });
     const wired = wireHarness(harness, [exe, ...opts.argv.slice(1)], dir, false);
     const env = governedEnv({
       base: baseEnv,
@@ -162,7 +164,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
         home: caps.home,
         extraReadOnly: [dir, ...executableTrees(exe), ...selfTrees()],
       });
-      spec.fs.read_write.push(join(dir, "claude-home"));
+      spec.fs.read_write.push(...writable);
       const proc = await sandbox.spawnConfined(spec, wired.argv, {
         stdio,
         resolve: opts.egress?.resolve,
