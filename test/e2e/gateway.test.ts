@@ -124,6 +124,12 @@ describe("identity", () => {
     expect(e.status).toBe(403);
     expect(e.error).toMatchObject({ type: "policy_denied", code: "models_allowed" });
     expect(r.fm.requests.length).toBe(before);
+    // the refusal is the row's decision, not a note in meta
+    const rows = auditRows(r.home).filter((x) => x.trace_id === e.headers.get("x-tappass-trace-id"));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.decision).toBe("deny");
+    expect(rows[0]?.meta.denied_by).toMatchObject({ step: "gateway:models_allowed", reason: expect.stringContaining("o1-preview") });
+    expect(rows[0]?.step_decisions.find((f) => f.step === "gateway:models_allowed")).toMatchObject({ decision: "deny", evidence: { model: "o1-preview", policy: "models.allow" } });
   });
 
   test("healthz and models answer on loopback", async () => {

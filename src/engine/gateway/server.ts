@@ -116,7 +116,9 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
     const call = deps.pipeline.begin({ trace_id, surface: "llm", agent, session_id: "unauthenticated", token: auth.token ?? undefined, meta: { wire: a.format, path: new URL(req.url).pathname } });
     const v = await call.run("before_call");
     noteDenial(stats, { step: "verify_capability_token", reason: auth.message, trace_id, status: 401 });
-    await call.finish({ meta: { gateway_denied: { step: "verify_capability_token", code: auth.code, reason: auth.message }, http_status: 401, ...(v.decision === "allow" ? { note: "the policy has no verify_capability_token step; the gateway refused the call anyway (fail closed)" } : {}) } });
+    // the policy has no verify_capability_token step (or it let the call through): the gateway refuses anyway (fail closed)
+    if (v.decision !== "deny") call.deny("gateway:auth", auth.message, { code: auth.code, note: "the gateway refused the call without a valid capability token (fail closed)" }, "identity");
+    await call.finish({ meta: { http_status: 401 } });
     return errorResponse(a, { status: 401, kind: "auth", code: auth.code, message: `TapPass: ${auth.message}` }, trace_id);
   }
 
@@ -163,6 +165,7 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
   try {
     v1 = await call.run("before_call");
   } catch (e) {
+    call.deny("gateway:pipeline_error", `the pipeline failed: ${(e as Error).message}; denied (fail closed)`);
     return fail({ status: 500, kind: "internal", message: `TapPass gateway: the pipeline failed: ${(e as Error).message}; denied (fail closed)` }, { gateway_error: String(e) });
   }
   if (v1.decision === "deny") {
@@ -173,7 +176,9 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
   // 4. route, model policy, credentials
   const rr = resolveRoute(a.family, pr.model, policy, deps.bases);
   if (!rr.ok) {
-    return fail({ status: rr.status, kind: rr.status === 403 ? "policy" : "bad_request", code: rr.code, message: `TapPass: ${rr.message}` }, { gateway_denied: { step: rr.code, reason: rr.message } });
+    // models.allow / models.deny are not a pipeline aspect: the fragment's aspect is "none", the policy path is in the evidence
+    call.deny(`gateway:${rr.code}`, rr.message, { code: rr.code, ...(pr.model !== undefined ? { model: pr.model } : {}), ...(rr.status === 403 ? { policy: rr.code === "models_denied" ? "models.deny" : "models.allow" } : {}) });
+    return fail({ status: rr.status, kind: rr.status === 403 ? "policy" : "bad_request", code: rr.code, message: `TapPass: ${rr.message}` }, {});
   }
   const route = rr.route;
   let key: string;
@@ -239,6 +244,7 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
   try {
     v2 = await call.run("after_call");
   } catch (e) {
+    call.deny("gateway:pipeline_error", `the response pipeline failed: ${(e as Error).message}; withheld (fail closed)`);
     return fail({ status: 500, kind: "internal", message: `TapPass gateway: the response pipeline failed: ${(e as Error).message}; withheld (fail closed)` }, { gateway_error: String(e) });
   }
   addUsage(stats, ctx);
@@ -267,9 +273,12 @@ async function finalizeStream(call: GovernedCall, s: StreamSummary, estimate: Us
   try {
     v = await call.run("after_call");
   } catch (e) {
-    return { deny: { step: "pipeline", reason: `the response pipeline failed: ${(e as Error).message} (fail closed)` } };
+    const v = call.deny("gateway:pipeline_error", `the response pipeline failed: ${(e as Error).message} (fail closed)`);
+    return { deny: v.denied_by };
   }
   if (v.decision === "deny") return { deny: v.denied_by ?? { step: "pipeline", reason: "denied by policy" } };
+  // the stream guard stopped the stream mid-way: a deny of the call (a client that went away is not)
+  if (s.cut && s.cut.step !== "client") call.deny(s.cut.step, s.cut.reason, { stream_guard: true }, "pipeline");
   if (s.cut) return { deny: s.cut };
   return {};
 }

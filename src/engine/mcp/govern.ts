@@ -76,7 +76,7 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
         tool_schemas: req.tool ? { [req.name]: { description: req.tool.description, inputSchema: req.tool.inputSchema } } : {},
         meta: { tool: req.name, mcp_server: req.server },
       });
-      // what the broker decided, for steps that honour run-time approvals (tools approve / auto-approve)
+      // what the broker decided, for Rego rules (input.flags); tools_allowed reads approvals from mcp_tools itself
       call.ctx.flags.mcp_tool = { decision: decision.allow ? "allow" : decision.code, approved: decision.approved === true };
       const refuse = async (step: string, reason: string, extra: Record<string, unknown> = {}): Promise<CallGate> => {
         const row = await call.finish({ meta: extra });
@@ -92,15 +92,17 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
         // the pipeline runs for refused calls too, so the audit row carries every step's view
         before = await call.run("before_call");
       } catch (e) {
-        return refuse("pipeline", `the policy pipeline failed (${(e as Error).message})`);
+        const reason = `the policy pipeline failed (${(e as Error).message}); denied (fail closed)`;
+        call.deny("mcp_broker:pipeline_error", reason);
+        return refuse("mcp_broker:pipeline_error", reason);
       }
       if (!decision.allow) {
+        // the broker's own refusal (operator deny, unknown tool, changed definition, ...) is a deny
+        // fragment of the row; when a step already denied, that step stays the row's denied_by
         const step = `mcp_broker:${decision.code}`;
         const reason = decision.reason ?? "denied by policy";
-        return refuse(before.decision === "deny" ? (before.denied_by?.step ?? step) : step, reason, {
-          broker_denied_by: { step, reason },
-          ...(before.decision === "deny" ? {} : { decision_override: "deny" }),
-        });
+        const v = call.deny(step, reason, { code: decision.code, tool: req.name, server: req.server }, "tools");
+        return refuse(v.denied_by?.step ?? step, reason);
       }
       if (before.decision === "deny") return refuse(before.denied_by?.step ?? "pipeline", before.denied_by?.reason ?? "denied by policy");
       const tc = call.ctx.tool_calls[0];
@@ -119,7 +121,7 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
           try {
             verdict = await call.run("after_call");
           } catch (e) {
-            verdict = { decision: "deny", denied_by: { step: "pipeline", reason: `the policy pipeline failed (${(e as Error).message})` }, modified: false, fragments: [] };
+            verdict = call.deny("mcp_broker:pipeline_error", `the policy pipeline failed on the tool result (${(e as Error).message}); withheld (fail closed)`);
           }
           if (verdict.decision === "deny") {
             const reason = verdict.denied_by?.reason ?? "the tool result was blocked by policy";

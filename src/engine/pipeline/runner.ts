@@ -13,7 +13,7 @@ import type { Keys } from "../crypto/keys.ts";
 import type { AuditLog } from "../audit/store.ts";
 import type { AuditDecision } from "../audit/types.ts";
 import type { Db } from "../store/db.ts";
-import type { CompiledPolicyEnvelope, CompiledPolicyPayload, Mode, PipelineStepConfig } from "../policy/types.ts";
+import type { Aspect, CompiledPolicyEnvelope, CompiledPolicyPayload, Mode, PipelineStepConfig } from "../policy/types.ts";
 import { STEPS } from "./steps/index.ts";
 import { costOf } from "./prices.ts";
 import type { StepTimings } from "./timings.ts";
@@ -311,9 +311,25 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
     return { seq: row.seq, trace_id: ctx.trace_id };
   }
 
+  function deny(step: string, reason: string, evidence?: Record<string, unknown>, aspect?: Aspect): Verdict {
+    if (finished) throw new Error(`deny(${step}) after finish(): the audit row of call ${ctx.trace_id} is already written`);
+    if (!step || !reason) throw new Error("deny() needs a step and a reason");
+    const frag: AuditFragment = {
+      step,
+      decision: "deny",
+      evidence: { ...(evidence ?? {}), reason },
+      compiled_policy_aspect: aspect ?? "none",
+      rule_provenance: [{ level: "builtin", source: `adapter:${ctx.surface}`, detail: `${step}: refused by the ${ctx.surface} adapter` }],
+    };
+    fragments.push(frag);
+    deniedBy ??= { step, reason };
+    return { decision: "deny", denied_by: deniedBy, modified, fragments: [frag] };
+  }
+
   return {
     ctx,
     run,
+    deny,
     finish(extra) {
       finished ??= doFinish(extra);
       return finished;

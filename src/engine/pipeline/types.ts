@@ -144,6 +144,14 @@ export interface Verdict {
 export interface GovernedCall {
   readonly ctx: CallContext;
   run(phase: Phase): Promise<Verdict>;
+  /**
+   * The adapter refuses the call for a reason outside the steps (a model outside models.allow,
+   * a tool an operator denied, a tool the server does not offer). Appends a fragment with
+   * decision "deny" and makes the call's decision "deny" with this `denied_by` (the first deny
+   * of a call names it; later ones still leave their fragment). Later `run()`s deny at once.
+   * Throws once `finish()` has been called: the row is already written.
+   */
+  deny(step: string, reason: string, evidence?: Record<string, unknown>, aspect?: Aspect): Verdict;
   /** Appends the single audit row for this call (idempotent). */
   finish(extra?: { meta?: Record<string, unknown> }): Promise<{ seq: number; trace_id: string }>;
 }
