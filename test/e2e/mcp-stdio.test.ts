@@ -134,6 +134,9 @@ test("stdio: approve and deny from the queue apply to a running broker; list_cha
     closeAllState();
     decideQueued(openState(home.home), "get_weather", "approved");
     expect((await allPages(c)).names).toContain("get_weather");
+    // listed AND callable: the pipeline's tools_allowed honours the operator's approval
+    const w = await c.callTool({ name: "get_weather", arguments: { city: "Ghent" } });
+    expect(w.isError ?? false).toBe(false);
     decideQueued(openState(home.home), "get_weather", "denied");
     expect((await allPages(c)).names).not.toContain("get_weather");
 

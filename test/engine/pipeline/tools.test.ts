@@ -29,6 +29,42 @@ describe("tool lists and catalog", () => {
     expect(await mcp(pay, "search_docs", { query: "refund policy" })).toBeUndefined();
   });
 
+  test("tools_allowed honours an operator approval from mcp_tools (not an adapter flag); deny lists, denied capabilities and lockdown still win", async () => {
+    env = await pipelineEnv();
+    const pay = testPayload();
+    const approve = (server: string, name: string, status = "approved") =>
+      env.db
+        .prepare("INSERT INTO mcp_tools (server, name, status, seen_hash, first_seen, last_seen, decided_by) VALUES (?, ?, ?, 'h', 'now', 'now', 'operator') ON CONFLICT(server, name) DO UPDATE SET status = excluded.status")
+        .run(server, name, status);
+    expect((await mcp(pay, "export_crm", { all: true }))?.step).toBe("tools_allowed");
+    // a flag claiming approval is not trusted
+    expect((await mcp(pay, "export_crm", { all: true }, { flags: { mcp_tool: { decision: "allow", approved: true } } }))?.step).toBe("tools_allowed");
+    approve("acme-tools", "export_crm", "pending");
+    expect((await mcp(pay, "export_crm", { all: true }))?.step).toBe("tools_allowed");
+    approve("acme-tools", "export_crm");
+    expect(await mcp(pay, "export_crm", { all: true })).toBeUndefined();
+    // the approval is per server: the same name elsewhere is still unknown
+    const other = await mcp(pay, "export_crm", { all: true }, { tool_calls: [{ name: "export_crm", server: "other", arguments: {}, origin: "mcp" }] });
+    expect(other?.step).toBe("tools_allowed");
+    // a harness hook names MCP tools mcp__SERVER__TOOL
+    expect(await mcp(pay, "x", {}, { surface: "hook", tool_calls: [{ name: "mcp__acme-tools__export_crm", arguments: {}, origin: "hook" }] })).toBeUndefined();
+    // lockdown ignores run-time approvals
+    expect((await mcp(testPayload({ pipeline: { mode: "lockdown" } }), "export_crm", { all: true }))?.step).toBeDefined();
+    // tools.deny and denied / forbidden capabilities win over an approval, even with their own steps off
+    const onlyAllowed = (p: CompiledPolicyPayload) => ({ ...p, pipeline: { ...p.pipeline, steps: p.pipeline.steps.map((s) => (["tools_denied", "denied_tool_categories", "forbidden_capabilities"].includes(s.name) ? { ...s, enabled: false } : s)) } });
+    approve("acme-tools", "delete_customer");
+    expect((await mcp(onlyAllowed(pay), "delete_customer", { id: 4 }))?.step).toBe("tools_allowed");
+    approve("acme-tools", "drop_database");
+    expect((await mcp(onlyAllowed(pay), "drop_database", {}))?.step).toBe("tools_allowed");
+    const wire = testPayload({ tools: { catalog: { wire_money: { capabilities: ["payments"] } } }, identity: { forbidden_capabilities: ["payments"] } });
+    approve("acme-tools", "wire_money");
+    expect((await mcp(onlyAllowed(wire), "wire_money", {}))?.step).toBe("tools_allowed");
+    // the audit row's evidence says the tool was allowed by an operator's approval
+    const c = env.pipeline(pay).begin(mcpCall(await env.token(), "export_crm", { all: true }));
+    const v = await c.run("before_call");
+    expect(v.fragments.find((f) => f.step === "tools_allowed")?.evidence).toMatchObject({ operator_approved: [{ tool: "export_crm", server: "acme-tools", decided_by: "operator" }] });
+  });
+
   test("tool_arg_validation (ajv) and schema_acl", async () => {
     env = await pipelineEnv();
     const pay = testPayload();

@@ -1,5 +1,6 @@
 /** Tool lookups shared by the tool steps. */
 import type { CompiledPolicyPayload, ToolEntry } from "../../policy/types.ts";
+import type { Db } from "../../store/db.ts";
 import type { CallContext, ToolCall } from "../types.ts";
 
 /** Names a call may be listed under: its own, and Claude Code's mcp__server__tool form. */
@@ -26,4 +27,23 @@ export function inputSchemaOf(ctx: CallContext, policy: CompiledPolicyPayload, c
     if (s) return s;
   }
   return catalogEntry(policy, call)?.input_schema;
+}
+
+/** The MCP server and tool a call names: its own `server`, or Claude Code's mcp__server__tool form. */
+export function mcpIdentity(call: ToolCall): { server: string; name: string } | undefined {
+  if (call.server) return { server: call.server, name: call.name };
+  const m = /^mcp__([^_]+(?:_[^_]+)*)__(.+)$/.exec(call.name);
+  return m ? { server: m[1] as string, name: m[2] as string } : undefined;
+}
+
+/**
+ * An operator's run-time approval of an MCP tool (`tappass tools approve NAME`, or a registered
+ * server's auto-approve), read from the discovery queue (table mcp_tools), never from a flag the
+ * adapter sets. Undefined when the call names no MCP server or the tool is not approved.
+ */
+export function operatorApproval(db: Db, call: ToolCall): { server: string; name: string; decided_by: string | null } | undefined {
+  const id = mcpIdentity(call);
+  if (!id) return undefined;
+  const row = db.prepare<{ status: string; decided_by: string | null }>("SELECT status, decided_by FROM mcp_tools WHERE server = ? AND name = ?").get(id.server, id.name);
+  return row?.status === "approved" ? { ...id, decided_by: row.decided_by } : undefined;
 }

@@ -1,11 +1,14 @@
 /**
  * tools_allowed: a tool must be on tools.allow (names or globs). A tool on neither list follows
- * tools.default ("deny": refused until approved with `tappass tools approve`); lockdown denies
- * every unlisted tool whatever the default.
+ * tools.default; with "deny" it is refused until an operator approves it: an MCP tool approved
+ * with `tappass tools approve NAME` (or by a registered server's auto-approve) is allowed, read
+ * from the discovery queue (mcp_tools) at call time. An approval never lifts tools.deny, a denied
+ * or forbidden capability (those still refuse, here and in their own steps), nor lockdown, which
+ * denies every tool the signed policy does not list whatever the default or the approvals.
  */
 import type { StepDef } from "../types.ts";
 import { anyGlob, isLockdown, toolVerdict, toolsInScope, type ToolHit } from "./_util.ts";
-import { toolNames } from "./_tools.ts";
+import { catalogEntry, operatorApproval, toolNames } from "./_tools.ts";
 
 const step: StepDef = {
   name: "tools_allowed",
@@ -14,15 +17,27 @@ const step: StepDef = {
   aspect: "tools",
   run(ctx, env) {
     const t = env.policy.tools;
+    const lockdown = isLockdown(env);
     const calls = toolsInScope(ctx, env.phase);
     const hits: ToolHit[] = [];
+    const approved: Array<{ tool: string; server: string; decided_by: string | null }> = [];
     for (const call of calls) {
       const names = toolNames(call);
       if (names.some((n) => anyGlob(t.allow, n))) continue;
-      if (t.default === "allow" && !isLockdown(env)) continue;
+      if (t.default === "allow" && !lockdown) continue;
+      if (!lockdown && !names.some((n) => anyGlob(t.deny, n))) {
+        const forbidden = new Set([...env.policy.identity.forbidden_capabilities, ...t.denied_capabilities]);
+        const caps = catalogEntry(env.policy, call)?.capabilities ?? [];
+        const a = caps.some((c) => forbidden.has(c)) ? undefined : operatorApproval(env.db, call);
+        if (a) {
+          approved.push({ tool: a.name, server: a.server, decided_by: a.decided_by });
+          continue;
+        }
+      }
       hits.push({ call, reason: `tool "${call.name}" is not on the allow list for agent ${ctx.agent} — approve it with \`tappass tools approve ${call.name}\`` });
     }
-    return toolVerdict(step.name, env, hits, calls.length);
+    const r = toolVerdict(step.name, env, hits, calls.length);
+    return approved.length ? { ...r, evidence: { ...(r.evidence ?? {}), operator_approved: approved } } : r;
   },
 };
 export default step;
