@@ -168,7 +168,12 @@ export function ensureDefaultAgent(db: Db, name = "local"): string {
 /** A stored compiled payload by version (for diff). */
 export function storedPayload(db: Db, version: number): Record<string, unknown> {
   const r = db.prepare<{ payload: string }>("SELECT payload FROM compiled_policies WHERE policy_version = ?").get(version);
-  if (!r) throw inputError("unknown_version", `no compiled policy with policy_version ${version}`, { hint: "compile one with `tappass policy compile --agent NAME`; versions are listed by `tappass policy diff --help`" });
+  if (!r) {
+    const known = db.prepare<{ v: number; agent: string }>("SELECT policy_version AS v, agent FROM compiled_policies ORDER BY policy_version DESC LIMIT 10").all();
+    throw inputError("unknown_version", `no compiled policy with policy_version ${version}`, {
+      hint: known.length ? `latest versions: ${known.map((k) => `${k.v} (${k.agent})`).join(", ")}` : "compile one first: tappass policy compile --agent NAME",
+    });
+  }
   return JSON.parse(r.payload) as Record<string, unknown>;
 }
 
