@@ -35,26 +35,44 @@ export interface Signature {
 export function withGates(sigs: Signature[], gates: Record<string, string>): Signature[] {
   for (const s of sigs) {
     const g = gates[s.id];
-    if (g) s.gate = g.split(" ").filter(Boolean);
+    if (g) {
+      s.gate = g.split(" ").filter(Boolean);
+      for (const e of s.gate) if (/^[a-z]{2,4}$/.test(e)) WANTED.add(prefixKey(e));
+    }
+    // Compile the runner now: anchored signatures register the words the index must record.
+    runnerOf(s);
   }
   return sigs;
 }
 
-const WORD = /[a-z]{2,}/g;
-
 /**
- * Per-view trigger index, built in ONE pass over the normalised text: every word's prefix (the
- * gate vocabulary) with the positions where such words start and end, and the positions of
- * non-ASCII characters. Gates are answered from it, and so are the windows that a gated
- * signature is run in (see `execWindows`).
+ * Per-view trigger index, built in ONE pass over the normalised text (a char-code loop, no
+ * regex, no substrings): the words (runs of 2+ ASCII letters) whose prefix — first 4 letters,
+ * or the whole word when shorter — is a gate entry of some signature, with their positions, and
+ * whether the text holds non-ASCII characters. Gates are answered from it, and so are the
+ * windows that a gated signature is run in (see `execSignature`).
  */
 interface TriggerIndex {
-  /** prefix -> flat [start, end, start, end, ...] of the words having that prefix */
-  words: Map<string, number[]>;
+  /** prefix key -> flat [start, end, start, end, ...] of the words having that prefix */
+  words: Map<number, number[]>;
+  /** literal key (2..4 letters) -> ascending starts of the words BEGINNING with those letters */
+  starts: Map<number, number[]>;
   /** flat [start, end, ...] of non-ASCII characters (only built when needed) */
   nonAscii: number[] | null;
   hasNonAscii: boolean;
 }
+
+/** Integer key of a word prefix: letters as base-32 digits 1..26 (so "you" ≠ "youn"). */
+function prefixKey(p: string): number {
+  let k = 0;
+  for (let i = 0; i < p.length && i < 4; i++) k = k * 32 + (p.charCodeAt(i) - 96);
+  return k;
+}
+
+/** Keys of every word-prefix gate entry in use (filled by withGates). */
+const WANTED = new Set<number>();
+/** Keys of the leading literals of anchored signatures (filled lazily by anchorsOf). */
+const WANTED_START = new Set<number>();
 
 const indexCache = new WeakMap<View, TriggerIndex>();
 const NON_ASCII_G = /[^\x00-\x7f]/g;
@@ -62,17 +80,44 @@ const NON_ASCII_G = /[^\x00-\x7f]/g;
 function triggerIndex(v: View): TriggerIndex {
   let idx = indexCache.get(v);
   if (!idx) {
-    const words = new Map<string, number[]>();
+    const words = new Map<number, number[]>();
+    const starts = new Map<number, number[]>();
     const t = v.text;
-    WORD.lastIndex = 0;
-    for (let m = WORD.exec(t); m !== null; m = WORD.exec(t)) {
-      const w = m[0];
-      const key = w.length > 4 ? w.slice(0, 4) : w;
-      const list = words.get(key);
-      if (list) list.push(m.index, m.index + w.length);
-      else words.set(key, [m.index, m.index + w.length]);
+    const n = t.length;
+    let hasNonAscii = false;
+    let i = 0;
+    while (i < n) {
+      let c = t.charCodeAt(i);
+      if (c < 97 || c > 122) {
+        if (c > 127) hasNonAscii = true;
+        i++;
+        continue;
+      }
+      const start = i;
+      let key = 0;
+      do {
+        if (i - start < 4) key = key * 32 + (c - 96);
+        i++;
+        c = i < n ? t.charCodeAt(i) : 0;
+      } while (c >= 97 && c <= 122);
+      const len = i - start;
+      if (len >= 2) {
+        if (WANTED.has(key)) {
+          const list = words.get(key);
+          if (list) list.push(start, i);
+          else words.set(key, [start, i]);
+        }
+        // key of the first 2, 3 and 4 letters (key holds min(4, len) letters)
+        for (let k = len >= 4 ? key : key, l = Math.min(4, len); l >= 2; l--, k = Math.floor(k / 32)) {
+          if (WANTED_START.has(k)) {
+            const list = starts.get(k);
+            if (list) list.push(start);
+            else starts.set(k, [start]);
+          }
+        }
+      }
     }
-    idx = { words, nonAscii: null, hasNonAscii: /[^\x00-\x7f]/.test(t) };
+    idx = { words, starts, nonAscii: null, hasNonAscii };
     indexCache.set(v, idx);
   }
   return idx;
@@ -92,7 +137,7 @@ function gateOpen(s: Signature, v: View): boolean {
   if (!s.gate) return true;
   const idx = triggerIndex(v);
   for (const g of s.gate) {
-    if (g.charCodeAt(0) === 61 /* = */ ? v.text.includes(g.slice(1)) : g === "#nonascii" ? idx.hasNonAscii : idx.words.has(g)) return true;
+    if (g.charCodeAt(0) === 61 /* = */ ? v.text.includes(g.slice(1)) : g === "#nonascii" ? idx.hasNonAscii : idx.words.has(prefixKey(g))) return true;
   }
   return false;
 }
@@ -110,7 +155,9 @@ function gateOpen(s: Signature, v: View): boolean {
 const WIN = 256;
 
 /** Upper bound (UTF-16 units) on the length of any match of a regex source; Infinity if unbounded. */
-export function maxMatchLength(src: string): number {
+export function maxMatchLength(src: string, unicode = false): number {
+  /** Units one class / escape / dot can match: a surrogate pair in u-mode. */
+  const U = unicode ? 2 : 1;
   let i = 0;
   function alt(): number {
     let best = seq();
@@ -165,7 +212,7 @@ export function maxMatchLength(src: string): number {
       if (src[i] === "]") i++;
       while (i < src.length && src[i] !== "]") i += src[i] === "\\" ? 2 : 1;
       i++;
-      return 2;
+      return U;
     }
     if (c === "\\") {
       const n = src[i + 1];
@@ -174,20 +221,109 @@ export function maxMatchLength(src: string): number {
       if (n === "u" && src[i] === "{") i = src.indexOf("}", i) + 1;
       else if (n === "u") i += 4;
       else if (n === "x") i += 2;
-      return 2;
+      return U;
     }
     i++;
     if (c === "^" || c === "$") return 0;
-    if (c === ".") return 2;
+    if (c === ".") return U;
     return 1;
   }
   const n = alt();
   return i < src.length ? Number.POSITIVE_INFINITY : n;
 }
 
+/**
+ * Leading literals of an "anchored" regex: every top-level branch starts with \\b and either a
+ * literal word or a group of alternatives that each start with 2+ literal letters. Then a match
+ * can only start at a word that begins with one of those literals. Returns the distinct
+ * literals (2..4 letters), or null when the regex is not of that shape.
+ */
+export function anchorsOf(src: string): string[] | null {
+  const out = new Set<string>();
+  // Split top-level branches.
+  const branches: string[] = [];
+  let depth = 0;
+  let cls = false;
+  let last = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === "\\") {
+      i++;
+      continue;
+    }
+    if (cls) {
+      if (c === "]") cls = false;
+      continue;
+    }
+    if (c === "[") cls = true;
+    else if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (c === "|" && depth === 0) {
+      branches.push(src.slice(last, i));
+      last = i + 1;
+    }
+  }
+  branches.push(src.slice(last));
+  const lead = (alt: string): string | null => {
+    let k = 0;
+    while (k < alt.length && k < 4 && /[a-z]/.test(alt[k] as string)) k++;
+    // A quantifier after the last letter makes it optional.
+    if (k < alt.length && /[?*{]/.test(alt[k] as string)) k--;
+    return k >= 2 ? alt.slice(0, k) : null;
+  };
+  for (const b of branches) {
+    if (!b.startsWith("\\b")) return null;
+    const rest = b.slice(2);
+    if (rest.startsWith("(?:")) {
+      // the group's alternatives, then anything; the group must not be optional
+      let d = 0;
+      let end = -1;
+      const alts: string[] = [];
+      let from = 3;
+      for (let i = 0; i < rest.length; i++) {
+        const c = rest[i];
+        if (c === "\\") {
+          i++;
+          continue;
+        }
+        if (c === "[") {
+          while (i < rest.length && rest[i] !== "]") i += rest[i] === "\\" ? 2 : 1;
+          continue;
+        }
+        if (c === "(") d++;
+        else if (c === ")") {
+          d--;
+          if (d === 0) {
+            alts.push(rest.slice(from, i));
+            end = i;
+            break;
+          }
+        } else if (c === "|" && d === 1) {
+          alts.push(rest.slice(from, i));
+          from = i + 1;
+        }
+      }
+      if (end < 0 || /[?*{]/.test(rest[end + 1] ?? "")) return null;
+      for (const a of alts) {
+        const l = lead(a);
+        if (!l) return null;
+        out.add(l);
+      }
+    } else {
+      const l = lead(rest);
+      if (!l) return null;
+      out.add(l);
+    }
+  }
+  return [...out];
+}
+
 interface Runner {
   maxLen: number;
   sticky: RegExp | null;
+  /** Anchored signatures: literal keys of the words a match must start at, and a plain sticky regex. */
+  anchors: number[] | null;
+  at: RegExp | null;
 }
 
 const runners = new WeakMap<Signature, Runner>();
@@ -195,9 +331,17 @@ const runners = new WeakMap<Signature, Runner>();
 function runnerOf(s: Signature): Runner {
   let r = runners.get(s);
   if (!r) {
-    const maxLen = s.gate ? maxMatchLength(s.re.source) : Number.POSITIVE_INFINITY;
+    const maxLen = s.gate ? maxMatchLength(s.re.source, s.re.flags.includes("u")) : Number.POSITIVE_INFINITY;
     const flags = s.re.flags.replace("g", "");
-    r = { maxLen, sticky: Number.isFinite(maxLen) ? new RegExp(`[\\s\\S]{0,${WIN}}?(${s.re.source})`, `${flags}y`) : null };
+    const lits = s.gate && !s.re.flags.includes("i") ? anchorsOf(s.re.source) : null;
+    const anchors = lits ? lits.map(prefixKey) : null;
+    if (anchors) for (const k of anchors) WANTED_START.add(k);
+    r = {
+      maxLen,
+      sticky: Number.isFinite(maxLen) ? new RegExp(`[\\s\\S]{0,${WIN}}?(${s.re.source})`, `${flags}y`) : null,
+      anchors,
+      at: anchors ? new RegExp(s.re.source, `${flags}y`) : null,
+    };
     runners.set(s, r);
   }
   return r;
@@ -220,7 +364,7 @@ function windows(s: Signature, v: View, maxLen: number): number[] | null {
     } else if (g === "#nonascii") {
       if (idx.hasNonAscii) for (const x of nonAsciiPositions(v, idx)) hitBuf.push(x);
     } else {
-      const list = idx.words.get(g);
+      const list = idx.words.get(prefixKey(g));
       if (list) for (const x of list) hitBuf.push(x);
     }
     if (hitBuf.length > 4096) return null;
@@ -247,13 +391,44 @@ function windows(s: Signature, v: View, maxLen: number): number[] | null {
       covered += b - a + 1;
     }
   }
-  return covered * 2 > text.length ? null : out;
+  return covered * 5 > text.length * 4 ? null : out;
 }
 
 /** Calls onMatch(start, end) for each match of s on v (at most `limit`), as a full scan would. */
 function execSignature(s: Signature, v: View, limit: number, onMatch: (start: number, end: number, text: string) => void): void {
   const text = v.text;
   const r = runnerOf(s);
+  if (r.anchors && s.gate) {
+    // Anchored: try the regex only at the words its match could start with, in text order.
+    const idx = triggerIndex(v);
+    let cand: number[] | undefined;
+    let merged = false;
+    for (const k of r.anchors) {
+      const list = idx.starts.get(k);
+      if (!list) continue;
+      if (!cand) cand = list;
+      else {
+        cand = merged ? cand.concat(list) : [...cand, ...list];
+        merged = true;
+      }
+    }
+    if (!cand) return;
+    if (merged) cand.sort((x, y) => x - y);
+    const at = r.at as RegExp;
+    let pos = 0;
+    let n = 0;
+    for (const p of cand) {
+      if (p < pos) continue;
+      at.lastIndex = p;
+      const m = at.exec(text);
+      if (m === null) continue;
+      if (++n > limit) break;
+      if (m[0].length === 0) continue;
+      onMatch(p, p + m[0].length, m[0]);
+      pos = p + m[0].length;
+    }
+    return;
+  }
   const ranges = r.sticky ? windows(s, v, r.maxLen) : null;
   if (!ranges) {
     s.re.lastIndex = 0;
