@@ -118,6 +118,17 @@ export function normalize(input: string, base = 0): View {
       const width = cp > 0xffff ? 2 : 1;
       const origin = base + i;
       i += width;
+      if (cp >= 0x3040 && cp <= 0x9fff ? cp <= 0x30ff || cp >= 0x4e00 : cp >= 0xac00 && cp <= 0xd7af) {
+        // Kana / CJK ideographs / Hangul: no case, no look-alikes, NFKC-stable. Copy the run.
+        let k = i;
+        for (; k < input.length; k++) {
+          const c = input.charCodeAt(k);
+          if (!(c >= 0x3040 && c <= 0x9fff ? c <= 0x30ff || c >= 0x4e00 : c >= 0xac00 && c <= 0xd7af)) break;
+        }
+        b.run(input.slice(j, k), origin);
+        i = k;
+        continue;
+      }
       if (isZeroWidth(cp)) {
         obfuscated = true;
         continue;
@@ -181,8 +192,7 @@ const LEET_TOKEN = /[a-z0-9@$]{3,40}/g;
 
 function foldLeet(text: string, map: ArrayLike<number>): { text: string; map: ArrayLike<number> } | null {
   if (!/[a-z][0-9@$]|[0-9@$][a-z]/.test(text)) return null;
-  let changed = false;
-  const chars = text.split("");
+  let edits: number[] | null = null;
   LEET_TOKEN.lastIndex = 0;
   for (let m = LEET_TOKEN.exec(text); m !== null; m = LEET_TOKEN.exec(text)) {
     const tok = m[0];
@@ -196,15 +206,17 @@ function foldLeet(text: string, map: ArrayLike<number>): { text: string; map: Ar
     if (letters < 2 || leet === 0 || leet > letters + 1) continue;
     if (/^[0-9a-f]+$/.test(tok) && tok.length >= 8) continue;
     if (/^[a-z]+[0-9]{2,}$/.test(tok)) continue; // identifiers like "python39", "windows10"
-    for (let k = 0; k < tok.length; k++) {
-      const r = LEET[tok[k] as string];
-      if (r !== undefined) {
-        chars[m.index + k] = r;
-        changed = true;
-      }
-    }
+    for (let k = 0; k < tok.length; k++) if (LEET[tok[k] as string] !== undefined) (edits ??= []).push(m.index + k);
   }
-  return changed ? { text: chars.join(""), map } : null;
+  if (!edits) return null;
+  // One char replaced per edit; the map is unchanged.
+  let out = "";
+  let last = 0;
+  for (const at of edits) {
+    out += text.slice(last, at) + (LEET[text[at] as string] as string);
+    last = at + 1;
+  }
+  return { text: out + text.slice(last), map };
 }
 
 /** "i g n o r e" / "i.g.n.o.r.e" -> "ignore" for runs of 4+ single letters. */
@@ -287,11 +299,51 @@ function spanView(decoded: string, start: number, end: number, kind: View["kind"
 }
 
 /** Decoded copies of suspicious encoded spans (base64, hex, rot13), each ≤ 32 views. */
+const B64_AT = new RegExp(B64_SPAN.source, "y");
+
+/** base64 alphabet (with url-safe - and _), without "=" */
+function b64Char(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 47 && c <= 57) || c === 43 || c === 45 || c === 95;
+}
+
+/**
+ * One pass over the input: starts of base64-alphabet runs of 20+ chars (the only places a
+ * B64_SPAN match can start), whether a hex-ish run holds 24+ hex digits (else HEX_SPAN cannot
+ * match), and whether 64+ binary digits occur (else BIN_SPAN cannot match).
+ */
+function encodedCandidates(input: string): { b64: number[]; hex: boolean; bin: boolean } {
+  const b64: number[] = [];
+  let hex = false;
+  let bits = 0;
+  let hexDigits = 0;
+  let runStart = -1;
+  const n = input.length;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? input.charCodeAt(i) : 0;
+    if (i < n && b64Char(c)) {
+      if (runStart < 0) runStart = i;
+    } else if (runStart >= 0) {
+      if (i - runStart >= 20 && (runStart === 0 || input.charCodeAt(runStart - 1) !== 61)) b64.push(runStart);
+      runStart = -1;
+    }
+    const isHex = (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+    if (isHex) {
+      if (++hexDigits >= 24) hex = true;
+    } else if (!(c === 120 || c === 92 || c === 32 || c === 58)) hexDigits = 0; // x \ space :
+    if (c === 48 || c === 49) bits++;
+  }
+  return { b64, hex, bin: bits >= 64 };
+}
+
 export function decodedViews(input: string): View[] {
   const out: View[] = [];
-  if (input.length >= 20) {
-    B64_SPAN.lastIndex = 0;
-    for (let m = B64_SPAN.exec(input); m !== null && out.length < 32; m = B64_SPAN.exec(input)) {
+  const cand = input.length >= 20 ? encodedCandidates(input) : null;
+  if (cand) {
+    for (const at of cand.b64) {
+      if (out.length >= 32) break;
+      B64_AT.lastIndex = at;
+      const m = B64_AT.exec(input);
+      if (!m) continue;
       const tok = m[0];
       // Real base64 of prose mixes cases and digits; skip identifiers and paths.
       if (!/[a-z]/.test(tok) || !/[A-Z]/.test(tok)) continue;
@@ -299,14 +351,14 @@ export function decodedViews(input: string): View[] {
       if (dec && looksLikeWords(dec)) out.push(spanView(dec, m.index, m.index + tok.length, "base64"));
     }
     HEX_SPAN.lastIndex = 0;
-    for (let m = HEX_SPAN.exec(input); m !== null && out.length < 32; m = HEX_SPAN.exec(input)) {
+    for (let m = cand.hex ? HEX_SPAN.exec(input) : null; m !== null && out.length < 32; m = HEX_SPAN.exec(input)) {
       const hex = m[0].replace(/\\x|0x|[ :]/g, "");
       if (hex.length % 2 !== 0) continue;
       const dec = Buffer.from(hex, "hex").toString("latin1");
       if (looksLikeWords(dec)) out.push(spanView(dec, m.index, m.index + m[0].trimEnd().length, "hex"));
     }
   }
-  if (input.length >= 70) {
+  if (input.length >= 70 && cand?.bin) {
     BIN_SPAN.lastIndex = 0;
     for (let m = BIN_SPAN.exec(input); m !== null && out.length < 32; m = BIN_SPAN.exec(input)) {
       const bits = m[0].replace(/\s/g, "");
