@@ -25,7 +25,7 @@ export default class PolicyApply extends BaseCommand {
     const { applyPolicy } = await import("../../engine/policy/apply.ts");
     const r = applyPolicy(openState(), {
       level: flags.level,
-      packs: (flags.pack ?? []).flatMap((p) => p.split(",")).map((p) => p.trim()).filter(Boolean),
+      packs: ((flags.pack ?? []) as string[]).flatMap((p: string) => p.split(",")).map((p: string) => p.trim()).filter(Boolean),
       files: (argv as string[]).filter((a) => !a.startsWith("-")),
       dryRun: flags["dry-run"],
       replace: flags.replace,
