@@ -1,7 +1,16 @@
 /** Server-Sent Events as Streamable HTTP uses them: one JSON-RPC message per `data:` event. */
 
-/** Read an event stream; calls onData with each event's data (multi-line data joined by \n). */
-export async function readSse(body: ReadableStream<Uint8Array>, onData: (data: string, event: string) => void): Promise<void> {
+/** Where a stream got to: the last event id and the server's reconnection delay (SEP-1699 resumption). */
+export interface SseCursor {
+  lastEventId?: string;
+  retryMs?: number;
+}
+
+/**
+ * Read an event stream; calls onData with each event's data (multi-line data joined by \n).
+ * `cursor` (optional) is updated with every `id:` and `retry:` field, priming events included.
+ */
+export async function readSse(body: ReadableStream<Uint8Array>, onData: (data: string, event: string) => void, cursor?: SseCursor): Promise<void> {
   const reader = body.getReader();
   const dec = new TextDecoder();
   let buf = "";
@@ -21,6 +30,8 @@ export async function readSse(body: ReadableStream<Uint8Array>, onData: (data: s
     const value = i < 0 ? "" : l.slice(i + 1).replace(/^ /, "");
     if (field === "data") data.push(value);
     else if (field === "event") event = value;
+    else if (field === "id" && cursor && !value.includes("\u0000")) cursor.lastEventId = value;
+    else if (field === "retry" && cursor && /^\d+$/.test(value)) cursor.retryMs = Number(value);
   };
   for (;;) {
     const { value, done } = await reader.read();

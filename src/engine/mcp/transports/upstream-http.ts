@@ -12,6 +12,7 @@ import {
   errorResponse,
   INTERNAL_ERROR,
   isRequest,
+  isResponse,
   type JsonRpcId,
   type JsonRpcMessage,
   type JsonRpcRequest,
@@ -20,7 +21,7 @@ import {
 } from "../jsonrpc.ts";
 import { H_METHOD, H_NAME, H_SESSION, H_VERSION, MODERN_VERSION, metaVersion, nameOf } from "../protocol.ts";
 import type { Channel } from "../types.ts";
-import { readSse } from "./sse.ts";
+import { readSse, type SseCursor } from "./sse.ts";
 
 const ACCEPT = "application/json, text/event-stream";
 
@@ -83,11 +84,27 @@ abstract class HttpChannelBase implements Channel {
       return;
     }
     if (type.includes("text/event-stream") && res.body) {
-      await readSse(res.body, (data) => {
+      const cursor: SseCursor = {};
+      let answered = false;
+      const onData = (data: string) => {
         const { messages, error } = parseFrame(data);
         if (error) this.log(`mcp broker: ${this.server} sent a bad SSE event (${error})`);
-        for (const m of messages) this.deliver(m, related);
-      });
+        for (const m of messages) {
+          if (related !== undefined && isResponse(m) && m.id === related) answered = true;
+          this.deliver(m, related);
+        }
+      };
+      await readSse(res.body, onData, cursor);
+      if (related === undefined || answered || this.closed) return;
+      // the server closed the request's stream before answering (SEP-1699 polling): resume it
+      // with GET + Last-Event-ID after the server's retry delay, else the client would wait forever
+      for (let attempt = 0; attempt < 5 && cursor.lastEventId !== undefined && !answered && !this.closed; attempt++) {
+        await new Promise((r) => setTimeout(r, Math.min(cursor.retryMs ?? 100, 5000)));
+        if (!(await this.resumeStream(cursor, onData))) break;
+      }
+      if (!answered && !this.closed) {
+        this.onmessage(errorResponse(related, INTERNAL_ERROR, `MCP server ${this.server} closed the response stream before answering`), related);
+      }
       return;
     }
     const text = await res.text();
@@ -100,6 +117,35 @@ abstract class HttpChannelBase implements Channel {
     }
     if (related !== undefined) {
       this.onmessage(errorResponse(related, INTERNAL_ERROR, `MCP server answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}`));
+    }
+  }
+
+  /** Headers a resumption GET carries (the session's). */
+  protected resumeHeaders(): Record<string, string> {
+    return {};
+  }
+
+  /** GET the stream again from cursor.lastEventId; false when the server will not resume it. */
+  private async resumeStream(cursor: SseCursor, onData: (data: string) => void): Promise<boolean> {
+    const ac = new AbortController();
+    this.aborts.add(ac);
+    try {
+      const res = await fetch(this.url, {
+        method: "GET",
+        headers: { accept: "text/event-stream", ...this.resumeHeaders(), "last-event-id": cursor.lastEventId! },
+        signal: ac.signal,
+      });
+      if (!res.ok || !(res.headers.get("content-type") ?? "").includes("text/event-stream") || !res.body) {
+        await res.body?.cancel();
+        return false;
+      }
+      await readSse(res.body, onData, cursor);
+      return true;
+    } catch (e) {
+      if (!this.closed) this.log(`mcp broker: resuming a stream from ${this.server} failed: ${(e as Error).message}`);
+      return false;
+    } finally {
+      this.aborts.delete(ac);
     }
   }
 }
@@ -128,6 +174,10 @@ export class HttpSessionChannel extends HttpChannelBase {
     if (this.sessionId) h[H_SESSION] = this.sessionId;
     if (this.protocolVersion) h[H_VERSION] = this.protocolVersion;
     return h;
+  }
+
+  protected override resumeHeaders(): Record<string, string> {
+    return this.headers();
   }
 
   private initId?: JsonRpcId;
