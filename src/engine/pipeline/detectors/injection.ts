@@ -126,7 +126,11 @@ const SIGS: Signature[] = [
   sig("indirect.urgent_instruction", "indirect_injection", /\b(?:important|urgent|attention|warning|critical|priority|notice)\s?[!:]{1,3}\s?(?:[a-z]{1,15}\s){0,3}(?:instructions?|directive|update|task|override|action required)\b/, 0.45, 0.7),
 ];
 
-/** Word-prefix gates: a signature's regex runs only when one of its words occurs. */
+/**
+ * Word-prefix gates: a signature's regex runs only when one of its words occurs ("=x": the
+ * substring x, for scripts without ASCII words), and then only around those words. Every match
+ * of the regex must contain one of its gate words (the engine relies on it).
+ */
 withGates(SIGS, {
   "override.core": "igno disr forg skip bypa over negl aban disc dism asid atte heed foll obey thro scra null inva supe canc eras drop",
   "override.strong": "igno disr forg skip bypa over negl aban disc dism asid atte heed foll obey thro scra null inva supe canc eras drop",
@@ -144,22 +148,22 @@ withGates(SIGS, {
   "override.ignore_and_say_i18n": "igno",
   "override.stop_everything": "stop halt drop canc",
   "override.forget_that": "forg neve mind scra",
-  "override.fr": "igno oubl tien tene abst #nonascii",
+  "override.fr": "igno oubl tien tene abst ob obei",
   "override.es": "igno olvi omit desc caso siga obed",
   "override.de": "igno verg miss befo",
   "override.it": "igno dime segu tras",
   "override.pt": "igno esqu desc siga",
   "override.nl": "nege verg",
   "override.pl": "zign igno zapo",
-  "override.tr": "tali kura #nonascii",
-  "override.ru": "#nonascii",
-  "override.uk": "#nonascii",
-  "override.zh": "#nonascii",
-  "override.ja": "#nonascii",
-  "override.ko": "#nonascii",
-  "override.ar": "#nonascii",
-  "override.hi": "#nonascii",
-  "override.el": "#nonascii",
+  "override.tr": "tali kura =yönergeleri =yonergeleri",
+  "override.ru": "=игнор =забуд =забыть =не обращай =не следуй",
+  "override.uk": "=ігноруй =забудь",
+  "override.zh": "=忽略 =无视 =忽视 =不要理会 =别管 =忘记 =忘掉 =忘了 =無視",
+  "override.ja": "=指示 =命令 =ルール =プロンプト =指令 =設定",
+  "override.ko": "=지시 =명령 =규칙 =지침 =프롬프트",
+  "override.ar": "=تجاهل =انس =اهمل",
+  "override.hi": "=निर्देश =नियमों",
+  "override.el": "=αγνο =αγνό =ξεχ =ξέχ",
   "role.you_are_now": "you",
   "role.you_will_act": "you act beha",
   "role.authority": "deve crea admi owne main prog oper engi syst sysa supe trai make desi",
@@ -182,7 +186,7 @@ withGates(SIGS, {
   "extract.completion": "inst rule prom guid syst",
   "extract.not_supposed": "supp allo forb inst told perm",
   "extract.conversation": "conv chat prom cont inst",
-  "extract.secret_i18n": "cual dime dame reve quel donn was wie nenn verr qual #nonascii",
+  "extract.secret_i18n": "cual cu dime dame reve rev le vele quel donn was wie nenn verr qual =パスワード =密码是 =密碼是 =비밀번호",
   "delim.chat_tokens": "=<| =<start =<end =[inst",
   "delim.inst": "=[ =<<",
   "delim.role_header": "=:",

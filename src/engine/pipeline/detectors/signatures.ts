@@ -562,3 +562,22 @@ export function runSignatures(sigs: Signature[], text: string, opts: DetectOptio
   }
   return out;
 }
+
+/**
+ * Match spans of one signature on a view: as the engine runs it (null when the gate is closed),
+ * or by a plain full scan (tests).
+ */
+export function matchSpans(s: Signature, v: View, engine = true): [number, number][] | null {
+  const out: [number, number][] = [];
+  if (engine) {
+    if (!gateOpen(s, v)) return null;
+    execSignature(s, v, 1e9, (a, b) => out.push([a, b]));
+    return out;
+  }
+  const re = new RegExp(s.re.source, s.re.flags);
+  for (let m = re.exec(v.text); m !== null; m = re.exec(v.text)) {
+    if (m[0].length === 0) re.lastIndex++;
+    else out.push([m.index, m.index + m[0].length]);
+  }
+  return out;
+}
