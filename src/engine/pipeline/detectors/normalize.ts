@@ -188,25 +188,26 @@ function mixedToken(s: string, i: number): boolean {
   return word.length >= 2;
 }
 
-const LEET_TOKEN = /[a-z0-9@$]{3,40}/g;
 
 function foldLeet(text: string, map: ArrayLike<number>): { text: string; map: ArrayLike<number> } | null {
   if (!/[a-z][0-9@$]|[0-9@$][a-z]/.test(text)) return null;
   let edits: number[] | null = null;
-  LEET_TOKEN.lastIndex = 0;
-  for (let m = LEET_TOKEN.exec(text); m !== null; m = LEET_TOKEN.exec(text)) {
-    const tok = m[0];
-    let letters = 0;
-    let leet = 0;
-    for (const c of tok) {
-      if (c >= "a" && c <= "z") letters++;
-      else if (LEET[c] !== undefined) leet++;
+  // The tokens /[a-z0-9@$]{3,40}/g would find (runs of [a-z0-9@$] cut in chunks of 40, chunks of 3+),
+  // looked at only in runs that mix letters with digits or @ / $ (others hold no leet word).
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    let c = text.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 64 || c === 36)) {
+      i++;
+      continue;
     }
-    // A word with letters and a few leet symbols ("1gn0r3", "pr0mpt"); not hex, not versions.
-    if (letters < 2 || leet === 0 || leet > letters + 1) continue;
-    if (/^[0-9a-f]+$/.test(tok) && tok.length >= 8) continue;
-    if (/^[a-z]+[0-9]{2,}$/.test(tok)) continue; // identifiers like "python39", "windows10"
-    for (let k = 0; k < tok.length; k++) if (LEET[tok[k] as string] !== undefined) (edits ??= []).push(m.index + k);
+    const runStart = i;
+    let hasLetter = false;
+    let hasOther = false;
+    while (i < n && ((c = text.charCodeAt(i)) >= 97 && c <= 122 ? (hasLetter = true) : (c >= 48 && c <= 57) || c === 64 || c === 36 ? (hasOther = true) : false)) i++;
+    if (!hasLetter || !hasOther) continue;
+    for (let at = runStart; i - at >= 3; at += 40) edits = leetToken(text.slice(at, Math.min(at + 40, i)), at, edits);
   }
   if (!edits) return null;
   // One char replaced per edit; the map is unchanged.
@@ -219,6 +220,23 @@ function foldLeet(text: string, map: ArrayLike<number>): { text: string; map: Ar
   return { text: out + text.slice(last), map };
 }
 
+function leetToken(tok: string, index: number, edits: number[] | null): number[] | null {
+  {
+    let letters = 0;
+    let leet = 0;
+    for (const c of tok) {
+      if (c >= "a" && c <= "z") letters++;
+      else if (LEET[c] !== undefined) leet++;
+    }
+    // A word with letters and a few leet symbols ("1gn0r3", "pr0mpt"); not hex, not versions.
+    if (letters < 2 || leet === 0 || leet > letters + 1) return edits;
+    if (/^[0-9a-f]+$/.test(tok) && tok.length >= 8) return edits;
+    if (/^[a-z]+[0-9]{2,}$/.test(tok)) return edits; // identifiers like "python39", "windows10"
+    for (let k = 0; k < tok.length; k++) if (LEET[tok[k] as string] !== undefined) (edits ??= []).push(index + k);
+  }
+  return edits;
+}
+
 /** "i g n o r e" / "i.g.n.o.r.e" -> "ignore" for runs of 4+ single letters. */
 const SPACED = /(?<![a-z])[a-z](?:[ .\-_*][a-z]){3,60}(?![a-z])/g;
 
@@ -226,29 +244,27 @@ function joinSpacedLetters(text: string, map: ArrayLike<number>): { text: string
   SPACED.lastIndex = 0;
   if (!SPACED.test(text)) return null;
   SPACED.lastIndex = 0;
-  let out = "";
-  const outMap: number[] = [];
+  // Unchanged stretches are copied as slices; the map is filled in one typed array.
+  const parts: string[] = [];
+  const outMap = new Int32Array(text.length + 1);
+  let n = 0;
   let last = 0;
   for (let m = SPACED.exec(text); m !== null; m = SPACED.exec(text)) {
     // Keep ordinary sequences like "a b c d" only when it spells 5+ letters.
     if (m[0].length < 9) continue;
-    for (let k = last; k < m.index; k++) {
-      out += text[k];
-      outMap.push(map[k] as number);
-    }
+    parts.push(text.slice(last, m.index));
+    for (let k = last; k < m.index; k++) outMap[n++] = map[k] as number;
     for (let k = 0; k < m[0].length; k += 2) {
-      out += m[0][k];
-      outMap.push(map[m.index + k] as number);
+      parts.push(m[0][k] as string);
+      outMap[n++] = map[m.index + k] as number;
     }
     last = m.index + m[0].length;
   }
   if (last === 0) return null;
-  for (let k = last; k < text.length; k++) {
-    out += text[k];
-    outMap.push(map[k] as number);
-  }
-  outMap.push(map[text.length] as number);
-  return { text: out, map: outMap };
+  parts.push(text.slice(last));
+  for (let k = last; k < text.length; k++) outMap[n++] = map[k] as number;
+  outMap[n++] = map[text.length] as number;
+  return { text: parts.join(""), map: outMap.subarray(0, n) };
 }
 
 // ---------------------------------------------------------------------------------------------
