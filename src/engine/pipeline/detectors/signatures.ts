@@ -198,8 +198,13 @@ export function maxMatchLength(src: string, unicode = false): number {
       let look = false;
       if (src[i] === "?") {
         if (src.startsWith("?:", i)) i += 2;
-        else if (src.startsWith("?=", i) || src.startsWith("?!", i)) (i += 2), (look = true);
-        else if (src.startsWith("?<=", i) || src.startsWith("?<!", i)) (i += 3), (look = true);
+        else if (src.startsWith("?=", i) || src.startsWith("?!", i)) {
+          i += 2;
+          look = true;
+        } else if (src.startsWith("?<=", i) || src.startsWith("?<!", i)) {
+          i += 3;
+          look = true;
+        }
         else if (src.startsWith("?<", i)) i = src.indexOf(">", i) + 1;
       }
       const len = alt();
