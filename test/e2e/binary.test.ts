@@ -55,5 +55,5 @@ test("the agent persona exposes no command that writes policy, keys or state", (
     expect({ argv, code: r.code }).toEqual({ argv, code: 2 });
   }
   // And the agent's allow-list itself holds only read-only verbs.
-  for (const id of AGENT_COMMANDS) expect(id).toMatch(/^agent:(whoami|policy|watch|token|hook(:.+)?)$/);
+  for (const id of AGENT_COMMANDS) expect(id).toMatch(/^agent:(whoami|policy|watch|token|mcp-relay|hook(:.+)?)$/);
 });

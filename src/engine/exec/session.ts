@@ -36,6 +36,8 @@ export interface ExecOptions {
   egress?: { resolve?: (host: string) => Promise<string[]>; allowPrivate?: boolean; ports?: number[] };
   /** Progress lines (stderr). */
   log?: (line: string) => void;
+  /** An extra .mcp.json-style file (the project's .mcp.json is read too). */
+  mcpConfig?: string;
   /** Token lifetime; default: the policy's lifetime, capped at 12 h. */
   tokenTtlSeconds?: number;
 }
@@ -112,6 +114,22 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
   const sessionSecret = randomBytes(32).toString("base64url");
   const hooks = startHookServer({ pipeline, envelope, keys, agent, sandbox_id: policy.sandbox_id, renew: { secret: sessionSecret, issue: mint } });
 
+  // MCP servers: brokered on this side of the kernel ring.
+  const { loadMcpConfig, projectMcpFiles, startMcp } = await import("./mcp.ts");
+  const mcp = await startMcp({
+    config: loadMcpConfig(projectMcpFiles(cwd, opts.mcpConfig)),
+    envelope,
+    db,
+    keys,
+    agentCommand: [...selfCommand(), "agent"],
+    sessionSecret,
+    cwd,
+    log,
+  }).catch(async (e) => {
+    await Promise.allSettled([gateway.close(), hooks.close()]);
+    throw e;
+  });
+
   // 4. private render directory (0700): harness config + the read-only policy file
   const dir = mkdtempSync(join(tmpdir(), "tappass-exec-"));
   chmodSync(dir, 0o700);
@@ -121,7 +139,15 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
   try {
     writeFileSync(policyFile, JSON.stringify(envelope), { mode: 0o444 });
     const harness = harnessOf(opts.argv);
-    const caps = { agentCommand: [...selfCommand(), "agent"], gatewayUrl: gateway.url, workspace: cwd, home: baseEnv.HOME ?? homedir(), hookTimeoutSeconds: 10, kernelRing: !opts.noKernel };
+    const caps = {
+      agentCommand: [...selfCommand(), "agent"],
+      gatewayUrl: gateway.url,
+      mcpServers: mcp.servers,
+      workspace: cwd,
+      home: baseEnv.HOME ?? homedir(),
+      hookTimeoutSeconds: 10,
+      kernelRing: !opts.noKernel,
+    };
     if (harness !== "generic") {
       for (const f of providers[harness]!.render(policy, caps)) {
         const p = join(dir, f.path);
@@ -132,7 +158,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
     // Harness state directories the agent must write (sessions, logs): private to this run.
     const writable = [join(dir, "claude-home"), join(dir, "codex")];
     for (const w of writable) mkdirSync(w, { recursive: true });
-    const wired = wireHarness(harness, [exe, ...opts.argv.slice(1)], dir, false);
+    const wired = wireHarness(harness, [exe, ...opts.argv.slice(1)], dir, Object.keys(mcp.servers).length > 0);
     const env = governedEnv({
       base: baseEnv,
       token,
@@ -142,7 +168,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
       sessionId,
       sandboxId: policy.sandbox_id,
       policyFile,
-      extra: { ...wired.env, TAPPASS_SESSION_SECRET: sessionSecret, ...(process.env.TAPPASS_SELF ? { TAPPASS_SELF: process.env.TAPPASS_SELF } : {}) },
+      extra: { ...wired.env, ...mcp.env, TAPPASS_SESSION_SECRET: sessionSecret, ...(process.env.TAPPASS_SELF ? { TAPPASS_SELF: process.env.TAPPASS_SELF } : {}) },
     });
     // Claude Code prefers ANTHROPIC_API_KEY over its apiKeyHelper: leave it unset so it renews.
     if (harness === "claude-code") delete env.ANTHROPIC_API_KEY;
@@ -165,6 +191,8 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
         extraReadOnly: [dir, ...executableTrees(exe), ...selfTrees()],
       });
       spec.fs.read_write.push(...writable);
+      spec.bridged_ports.push(...mcp.ports);
+      spec.connect_tcp_ports.push(...mcp.ports);
       const proc = await sandbox.spawnConfined(spec, wired.argv, {
         stdio,
         resolve: opts.egress?.resolve,
@@ -211,7 +239,11 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
       stderr,
     };
   } finally {
-    await Promise.allSettled([gateway.close(), hooks.close()]);
+    const timed = (name: string, p: Promise<unknown>) => {
+      const t = performance.now();
+      return p.finally(() => process.env.TAPPASS_DEBUG && log(`tappass: closed ${name} in ${(performance.now() - t).toFixed(0)} ms`));
+    };
+    await Promise.allSettled([timed("gateway", gateway.close()), timed("hooks", hooks.close()), timed("mcp", mcp.close())]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
