@@ -23,7 +23,11 @@ export interface AuditLog {
 }
 
 export interface AuditLogOptions {
-  /** How long to gather appends into one transaction (default 1 ms; 0 = next tick). */
+  /**
+   * How long to gather appends into one transaction (default 0 = the next turn of the event loop:
+   * appends made in the same turn, and every append that arrives while a batch is being written,
+   * share one transaction, so a lone call does not wait for a timer and a busy one still batches).
+   */
   groupCommitMs?: number;
   /** Largest batch per transaction (default 2000). */
   maxBatch?: number;
@@ -40,22 +44,29 @@ const isBusy = (e: unknown) => /SQLITE_BUSY|database is locked/i.test(String((e 
 
 export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): AuditLog {
   const signer = makeSigner(keys.ed25519);
-  const windowMs = opts.groupCommitMs ?? 1;
+  const windowMs = opts.groupCommitMs ?? 0;
   const maxBatch = opts.maxBatch ?? 2000;
   let queue: Pending[] = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
+  const clearTimer = () => {
+    if (timer === undefined) return;
+    if (windowMs > 0) clearTimeout(timer as ReturnType<typeof setTimeout>);
+    else clearImmediate(timer as ReturnType<typeof setImmediate>);
+    timer = undefined;
+  };
   let running: Promise<void> | undefined;
   let closed = false;
 
   const schedule = () => {
     if (timer || running) return;
-    timer = setTimeout(() => {
+    const fire = () => {
       timer = undefined;
       running = drain().finally(() => {
         running = undefined;
         if (queue.length) schedule();
       });
-    }, windowMs);
+    };
+    timer = windowMs > 0 ? setTimeout(fire, windowMs) : setImmediate(fire);
   };
 
   async function drain(): Promise<void> {
@@ -89,8 +100,7 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
       return new Promise<AuditRow>((resolve, reject) => {
         queue.push({ input, resolve, reject });
         if (queue.length >= maxBatch && timer) {
-          clearTimeout(timer);
-          timer = undefined;
+          clearTimer();
           running = drain().finally(() => {
             running = undefined;
             if (queue.length) schedule();
@@ -101,7 +111,7 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
     async flush() {
       while (queue.length || timer || running) {
         if (running) await running;
-        else await sleep(windowMs + 1);
+        else await sleep(windowMs > 0 ? windowMs + 1 : 0);
       }
     },
     async close() {

@@ -6,7 +6,8 @@
  * ANTHROPIC_API_KEY, or a route's key_env), or the encrypted key store in TAPPASS_HOME.
  */
 import type { Keys } from "../crypto/keys.ts";
-import { type TokenClaims, verifyToken } from "../crypto/tokens.ts";
+import type { TokenClaims } from "../crypto/tokens.ts";
+import { verifyTokenCached } from "../pipeline/token-cache.ts";
 import { TapPassError } from "../errors.ts";
 import type { Db } from "../store/db.ts";
 import { getProviderKey } from "./keystore.ts";
@@ -24,28 +25,14 @@ export function presentedToken(headers: Headers): string | undefined {
 
 export type AuthResult = { ok: true; claims: TokenClaims; token: string } | { ok: false; code: string; message: string; token?: string };
 
-/**
- * Tokens already verified, by token text (a token is immutable, so its signature check is too);
- * expiry is still checked on every use. Bounded; keyed per signing key.
- */
-const verified = new Map<string, { kid: string; claims: TokenClaims }>();
-const VERIFIED_MAX = 4096;
-
 /** Verify the presented token for this gateway's agent. Never throws. */
 export async function authenticate(keys: Keys, headers: Headers, agent: string): Promise<AuthResult> {
   const token = presentedToken(headers);
   if (!token) return { ok: false, code: "token_missing", message: "no capability token: send `Authorization: Bearer <token>` or `x-api-key: <token>` (get one with `tappass token issue --agent NAME`)" };
   if (token.split(".").length !== 3) return { ok: false, code: "token_invalid", message: "the credential is not a TapPass capability token; agents authenticate with a token from `tappass token issue`, never a provider key", token };
   try {
-    const hit = verified.get(token);
-    let claims: TokenClaims;
-    if (hit && hit.kid === keys.es256.kid && hit.claims.exp > Date.now() / 1000) claims = hit.claims;
-    else {
-      if (hit) verified.delete(token);
-      claims = await verifyToken(keys, token);
-      if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
-      verified.set(token, { kid: keys.es256.kid, claims });
-    }
+    // one cache with the pipeline's verify_capability_token: a token string is verified once until its exp
+    const claims = await verifyTokenCached(keys, token);
     if (claims.sub !== agent) return { ok: false, code: "token_wrong_agent", message: `capability token is for agent "${claims.sub}", this gateway serves agent "${agent}"`, token };
     return { ok: true, claims, token };
   } catch (e) {

@@ -80,6 +80,18 @@ function snapshot(ctx: CallContext): Snapshot {
   };
 }
 
+/** Did a step rewrite text, strip a tool call or change arguments since the snapshot? (pointer compares first; no re-serialising of the texts) */
+function changedSince(ctx: CallContext, s: Snapshot): boolean {
+  if (ctx.request.length !== s.req.length || ctx.response.length !== s.res.length || ctx.tool_calls.length !== s.removed.length) return true;
+  for (let i = 0; i < s.req.length; i++) if ((ctx.request[i] as { text: string }).text !== s.req[i]) return true;
+  for (let i = 0; i < s.res.length; i++) if ((ctx.response[i] as { text: string }).text !== s.res[i]) return true;
+  for (let i = 0; i < s.removed.length; i++) {
+    const t = ctx.tool_calls[i] as CallContext["tool_calls"][number];
+    if (t.removed !== s.removed[i] || JSON.stringify(t.arguments) !== s.args[i]) return true;
+  }
+  return false;
+}
+
 function restore(ctx: CallContext, s: Snapshot): void {
   ctx.request.forEach((seg, i) => {
     if (i < s.req.length) seg.text = s.req[i] as string;
@@ -150,25 +162,40 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
     defer: (fn) => deferred.push(fn),
   });
 
-  async function exec(p: Planned, phase: Phase): Promise<{ result: StepResult; error?: string; ms: number }> {
+  type Outcome = { result: StepResult; error?: string; ms: number };
+
+  /**
+   * Run one step. A synchronous step runs inline (no timer, no promise); one that returns a
+   * promise races its time limit. Either way a throw, a timeout or an overrun denies.
+   */
+  function exec(p: Planned, phase: Phase): Outcome | Promise<Outcome> {
     const t0 = performance.now();
     const def = p.def as StepDef;
     const limit = Number(p.cfg.config?.timeout_ms ?? def.timeout_ms ?? DEFAULT_TIMEOUT_MS);
-    try {
-      const result = await withTimeout(Promise.resolve().then(() => def.run(ctx, envFor(p.cfg, phase))), limit);
-      const ms = performance.now() - t0;
-      // A synchronous step cannot be interrupted; it still fails closed when it overran.
-      if (ms > limit) return { result: { decision: "deny" }, error: `step ${def.name} exceeded its ${limit} ms time limit (took ${ms.toFixed(0)} ms); denied (fail closed)`, ms };
-      return { result, ms };
-    } catch (e) {
+    const failed = (e: unknown): Outcome => {
       const ms = performance.now() - t0;
       const why = e instanceof StepTimeout ? `exceeded its ${limit} ms time limit` : `failed: ${(e as Error)?.message ?? String(e)}`;
       return { result: { decision: "deny" }, error: `step ${def.name} ${why}; denied (fail closed)`, ms };
+    };
+    const done = (result: StepResult): Outcome => {
+      const ms = performance.now() - t0;
+      // A synchronous step cannot be interrupted; it still fails closed when it overran.
+      if (ms > limit) return { result: { decision: "deny" }, error: `step ${def.name} exceeded its ${limit} ms time limit (took ${ms.toFixed(0)} ms); denied (fail closed)`, ms };
+      if (!result || typeof result !== "object" || typeof result.decision !== "string") return failed(new Error("returned no decision"));
+      return { result, ms };
+    };
+    let r: StepResult | Promise<StepResult>;
+    try {
+      r = def.run(ctx, envFor(p.cfg, phase));
+    } catch (e) {
+      return failed(e);
     }
+    if (r && typeof (r as Promise<StepResult>).then === "function") return withTimeout(Promise.resolve(r), limit).then(done, failed);
+    return done(r as StepResult);
   }
 
   /** Turn one step outcome into a fragment; returns true when the call is now denied. */
-  function settle(p: Planned, out: { result: StepResult; error?: string; ms: number }, snap: Snapshot | undefined, phaseFrags: AuditFragment[]): boolean {
+  function settle(p: Planned, out: Outcome, snap: Snapshot | undefined, phaseFrags: AuditFragment[]): boolean {
     const def = p.def as StepDef;
     deps.timings.record(def.name, out.ms);
     const raw = out.result.decision;
@@ -178,8 +205,7 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
     if (contained) eff = "redact";
     if (snap && eff !== "redact" && eff !== "deny") {
       // observe / warn: the step's rewrites and strippings do not take effect.
-      const changed = JSON.stringify(snapshot(ctx)) !== JSON.stringify(snap);
-      if (changed) restore(ctx, snap);
+      if (changedSince(ctx, snap)) restore(ctx, snap);
     }
     const evidence: Record<string, unknown> = { ...(out.result.evidence ?? {}) };
     if (out.error) evidence.error = out.error;
@@ -238,7 +264,7 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
         const outs = await Promise.all(group.map((g) => exec(g, phase)));
         let denied = false;
         for (let k = 0; k < group.length; k++) {
-          if (settle(group[k] as Planned, outs[k] as Awaited<ReturnType<typeof exec>>, undefined, phaseFrags)) {
+          if (settle(group[k] as Planned, outs[k] as Outcome, undefined, phaseFrags)) {
             denied = true;
             break;
           }

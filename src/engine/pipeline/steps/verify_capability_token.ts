@@ -3,7 +3,8 @@
  * must verify, be for this agent, and live no longer than max_ttl_s (default 300 s). Surfaces
  * listed in config.required_for (default llm, mcp) must present one.
  */
-import { verifyToken } from "../../crypto/tokens.ts";
+import type { TokenClaims } from "../../crypto/tokens.ts";
+import { verifyTokenCached } from "../token-cache.ts";
 import type { StepDef } from "../types.ts";
 import { num, strs } from "./_util.ts";
 
@@ -19,9 +20,10 @@ const step: StepDef = {
       if (required.includes(ctx.surface)) return { decision: "deny", reason: `no capability token presented on the ${ctx.surface} surface — issue one with \`tappass token issue --agent ${ctx.agent}\``, evidence: { token: "absent" } };
       return { decision: "allow", evidence: { token: "absent", required: false } };
     }
-    let claims: Awaited<ReturnType<typeof verifyToken>>;
+    let claims: TokenClaims;
     try {
-      claims = await verifyToken(env.keys, ctx.token);
+      // verified once per token string, until its exp (checked here on every call)
+      claims = await verifyTokenCached(env.keys, ctx.token, env.now());
     } catch (e) {
       const code = (e as { code?: string }).code ?? "token_invalid";
       return { decision: "deny", reason: (e as Error).message, evidence: { token: code } };
@@ -30,7 +32,7 @@ const step: StepDef = {
     const maxTtl = num(c.max_ttl_s, 300);
     const life = claims.exp - claims.iat;
     if (life > maxTtl + 5) return { decision: "deny", reason: `capability token lives ${life} s, more than the ${maxTtl} s allowed — issue a shorter one`, evidence: { token: "ttl_too_long", ttl_s: life } };
-    ctx.claims = claims as unknown as Record<string, unknown>;
+    ctx.claims = { ...claims } as unknown as Record<string, unknown>;
     return { decision: "allow", evidence: { token: "valid", sub: claims.sub, jti: claims.jti, expires_in_s: claims.exp - Math.floor(env.now() / 1000) } };
   },
 };
