@@ -42,7 +42,7 @@ export default class Scan extends BaseCommand {
     }
     const names = flags.detectors
       ?.split(",")
-      .map((s) => s.trim())
+      .map((s: string) => s.trim())
       .filter(Boolean);
     const r = scan(text, names, { kind: flags.kind as ScanKind, threshold });
     const out: ScanOutput = {
