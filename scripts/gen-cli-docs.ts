@@ -29,7 +29,8 @@ export function cliReference(): string {
         out.push(`| \`--${n}${f.type === "option" ? " VALUE" : ""}\`${f.required ? " (required)" : ""}${f.multiple ? " (repeatable)" : ""} | ${(f.description ?? "").replace(/\|/g, "\\|")}${def} |`);
       }
     }
-    const ex = (c.examples ?? []).map((e) => e.replace(/<%= config.bin %>/g, "tappass"));
+    const bin = AGENT_COMMANDS.has(id) ? "tappass-agent" : words[0] === "host" ? "tappass-host" : "tappass";
+    const ex = (c.examples ?? []).map((e) => e.replace(/<%= config.bin %>/g, bin));
     if (ex.length) out.push("", "```sh", ...ex, "```");
     out.push("");
   }
