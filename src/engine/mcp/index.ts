@@ -74,8 +74,23 @@ export async function startHttpBroker(o: BrokerBase & { upstream: string; port?:
   };
 }
 
+const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+
 export async function runStdioBroker(
-  o: BrokerBase & { command: string[]; stdin: ByteSource; stdout: ByteSink; env?: Record<string, string | undefined>; cwd?: string },
+  o: BrokerBase & {
+    command: string[];
+    stdin: ByteSource;
+    stdout: ByteSink;
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    /**
+     * On SIGINT/SIGTERM/SIGHUP stop the server, flush the audit rows and exit this process
+     * (default: when the broker serves this process's own stdin, i.e. it is the process's job).
+     * Clients such as the SDK's stdio transport end the broker with SIGTERM; without this the
+     * server would be orphaned, holding the client's stderr open.
+     */
+    signals?: boolean;
+  },
 ): Promise<number> {
   if (o.command.length === 0) throw new Error("runStdioBroker needs the MCP server's command");
   const pipeline = await pipelineFor(o);
@@ -84,9 +99,26 @@ export async function runStdioBroker(
   const broker = new Broker({ governor, log });
   const channel = new ChildChannel(o.command, o.server ?? serverNameOf(o.command), { env: o.env, cwd: o.cwd, log });
   broker.bind(channel);
-  const code = await serveStdio({ broker, channel, stdin: o.stdin, stdout: o.stdout, log });
-  await governor.flush();
-  return code;
+  const handlers: Array<[NodeJS.Signals, () => void]> = [];
+  if (o.signals ?? o.stdin === process.stdin) {
+    for (const [sig, n] of Object.entries(SIGNALS) as Array<[NodeJS.Signals, number]>) {
+      const h = () => {
+        void channel
+          .close(300)
+          .then(() => governor.flush())
+          .finally(() => process.exit(128 + n));
+      };
+      process.once(sig, h);
+      handlers.push([sig, h]);
+    }
+  }
+  try {
+    const code = await serveStdio({ broker, channel, stdin: o.stdin, stdout: o.stdout, log });
+    await governor.flush();
+    return code;
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
+  }
 }
 
 export { Broker } from "./broker.ts";
