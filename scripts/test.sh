@@ -13,7 +13,7 @@ step() { # name, command...
   echo "== $name"
   if "$@"; then passed=$((passed + 1)); echo "== $name: ok ($((SECONDS - t0)) s)"; else failed=$((failed + 1)); echo "== $name: FAILED ($((SECONDS - t0)) s)"; fi
 }
-step gen node scripts/gen-commands.mjs
+step gen npm run -s gen
 step typecheck tsc --noEmit -p .
 step lint biome lint --diagnostic-level=error src test scripts bench
 step build bun scripts/build.ts

@@ -194,7 +194,20 @@ export const ENVELOPE_SCHEMA = {
 
 let validators: { payload: ValidateFunction; envelope: ValidateFunction } | undefined;
 
+/** The precompiled validators (scripts/gen-schema-validators.ts), when present and current. */
+function pregenerated(): typeof validators {
+  try {
+    const { createHash } = require("node:crypto") as typeof import("node:crypto");
+    const gen = require("./schema.validators.gen.js") as { validatePayload: ValidateFunction; validateEnvelope: ValidateFunction; schemaHash: string };
+    const hash = createHash("sha256").update(JSON.stringify([PAYLOAD_SCHEMA, ENVELOPE_SCHEMA])).digest("hex").slice(0, 16);
+    return gen.schemaHash === hash ? { payload: gen.validatePayload, envelope: gen.validateEnvelope } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function get() {
+  validators ??= pregenerated();
   if (!validators) {
     // Lean options: this compiles on first use in every process (gateway, broker, CLI).
     const ajv = new Ajv({ allErrors: false, strict: false, code: { optimize: false } });
