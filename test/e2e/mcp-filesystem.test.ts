@@ -81,11 +81,9 @@ test(
   { timeout: 30_000 },
 );
 
-// KNOWN BUG (pipeline forbidden_zones, not the broker): an absolute path to an id_rsa / .env file
-// inside the served directory is not matched by the default zones (`**/id_rsa*`, `**/.env`), so
-// the read goes through and the key reaches the model. test.failing keeps this red-until-fixed
-// expectation honest: it passes while the bug exists and fails (turn it into test()) once fixed.
-test.failing(
+// The default zones `**/id_rsa*` and `**/.env` match anywhere, also inside a directory an MCP
+// server serves (they were once anchored to the broker's working directory).
+test(
   "server-filesystem behind the broker: a path in a forbidden zone (id_rsa, .env in the served dir) is refused by forbidden_zones",
   async () => {
     const c = await connect();

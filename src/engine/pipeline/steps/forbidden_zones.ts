@@ -87,13 +87,25 @@ const step: StepDef = {
     const cwd = typeof c.cwd === "string" ? c.cwd : !ws || ws.includes("${") ? process.cwd() : ws;
     const norm = { home, cwd };
     const zonesRaw = [...env.policy.tools.forbidden_zones, ...env.policy.filesystem.deny_paths, ...strs(c.zones), ...(c.include_defaults === false ? [] : DEFAULT_ZONES)];
-    const zones = [...new Set(zonesRaw)].map((z) => ({ zone: z, expanded: normalizePath(z, norm) ?? z }));
+    // "**/x" means "x anywhere": never anchor it to the working directory (an MCP server's paths
+    // live under its own roots, not ours). Other relative zones are relative to the workspace.
+    const zones = [...new Set(zonesRaw)].map((z) => ({ zone: z, expanded: z.startsWith("**/") ? `/${z}` : (normalizePath(z, norm) ?? z) }));
+    const anywhere = zones.filter((z) => z.zone.startsWith("**/")).map((z) => ({ zone: z.zone, leaf: z.zone.slice(3) }));
     const calls = toolsInScope(ctx, env.phase);
     const hits: ToolHit[] = [];
     for (const call of calls) {
       let hit: ToolHit | undefined;
       walkStrings(call.arguments, (argPath, value) => {
         if (hit) return;
+        // A bare file name ("id_rsa", ".env") can still name a forbidden file on the server's side.
+        for (const word of value.split(/[\s"'`;|&<>()=,]+/)) {
+          const leaf = word.includes("/") ? word.slice(word.lastIndexOf("/") + 1) : word;
+          const z = leaf && !leaf.includes("*") ? anywhere.find((a) => !a.leaf.includes("/") && globMatch(a.leaf, leaf, { path: true })) : undefined;
+          if (z) {
+            hit = { call, reason: `tool "${call.name}" argument ${argPath} touches forbidden zone ${z.zone}`, detail: { arg: argPath, zone: z.zone, path: word } };
+            return;
+          }
+        }
         for (const cand of pathCandidates(value)) {
           const p = normalizePath(cand, norm);
           if (!p) continue;
