@@ -42,7 +42,7 @@ describe("GovernedCall.deny", () => {
     await call.finish();
     const [row] = readRows(env.db);
     expect(row?.decision).toBe("deny");
-    expect((row?.meta.denied_by as { step: string }).step).toBe(first as string);
+    expect((row?.meta?.denied_by as { step: string } | undefined)?.step).toBe(first as string);
     expect(row?.step_decisions.find((f) => f.step === "mcp_broker:operator_denied")).toMatchObject({ decision: "deny", compiled_policy_aspect: "tools", evidence: { code: "operator_denied" } });
   });
 
