@@ -1,5 +1,5 @@
 /** Shared fixtures for the kernel-ring tests: a fake home with secrets, a workspace, a keyring. */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { missingFeatures, probeKernel, runConfined, type SpawnConfinedOptions } from "../../src/sandbox/index.ts";
@@ -73,8 +73,8 @@ export function baseSpec(f: Fixture, over: Partial<SandboxSpec> = {}): SandboxSp
 export type ProbeResult = { op: string; ok: boolean; code?: string; data?: string };
 
 /** Run the probe script inside the sandbox with these attempts; returns one result per attempt. */
-export async function probeInside(spec: SandboxSpec, attempts: Array<Record<string, unknown>>, opts: SpawnConfinedOptions = {}) {
-  const r = await runConfined(spec, [bunBin, probeScript, JSON.stringify(attempts)], { stdio: ["ignore", "pipe", "pipe"], ...opts });
+export async function probeInside(spec: SandboxSpec, attempts: Array<Record<string, unknown>>, opts: SpawnConfinedOptions = {}, runner: [string, string] = [bunBin, probeScript]) {
+  const r = await runConfined(spec, [...runner, JSON.stringify(attempts)], { stdio: ["ignore", "pipe", "pipe"], ...opts });
   const line = r.stdout.trim().split("\n").pop() ?? "";
   let results: ProbeResult[];
   try {
@@ -83,4 +83,24 @@ export async function probeInside(spec: SandboxSpec, attempts: Array<Record<stri
     throw new Error(`probe failed (exit ${r.exitCode}): ${r.stderr}\n${r.stdout}`);
   }
   return { results, run: r };
+}
+
+/**
+ * Bun and the probe script at a path every uid can traverse. A checkout under a 0700 directory
+ * (a CI clone in `mktemp -d`) is unreachable once the sandbox drops to another uid.
+ */
+export function worldReachableRunner(): [string, string] {
+  const dir = mkdtempSync(join(tmpdir(), "tappass-probe-"));
+  chmodSync(dir, 0o755);
+  const bun = join(dir, "bun");
+  try {
+    linkSync(bunBin, bun);
+  } catch {
+    copyFileSync(bunBin, bun);
+  }
+  chmodSync(bun, 0o755);
+  const script = join(dir, "probe.ts");
+  copyFileSync(probeScript, script);
+  chmodSync(script, 0o644);
+  return [bun, script];
 }

@@ -3,8 +3,8 @@
  * Every "escape" attempt must fail; the permitted actions must work.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { baseSpec, kernelSkipReason, makeFixture, probeInside, type Fixture } from "./helpers.ts";
+import { dirname, join } from "node:path";
+import { baseSpec, kernelSkipReason, makeFixture, probeInside, type Fixture, worldReachableRunner } from "./helpers.ts";
 
 const skip = kernelSkipReason !== null;
 let f: Fixture;
@@ -106,13 +106,20 @@ describe.skipIf(skip)("kernel ring: filesystem", () => {
     chownSync(join(ws2, "x.txt"), 65534, 65534);
     const spec = baseSpec(f, { cwd: ws2, userns: undefined, uid: 65534, gid: 65534 });
     spec.fs.read_write = [ws2];
-    const { results } = await probeInside(spec, [
-      { op: "id" },
-      { op: "read", path: join(ws2, "x.txt") },
-      { op: "write", path: join(ws2, "y.txt") },
-      { op: "read", path: join(f.home, ".ssh", "id_rsa") },
-      { op: "read", path: join(f.outside, "secret.txt") },
-    ]);
+    const runner = worldReachableRunner();
+    spec.fs.read_only.push(dirname(runner[0]));
+    const { results } = await probeInside(
+      spec,
+      [
+        { op: "id" },
+        { op: "read", path: join(ws2, "x.txt") },
+        { op: "write", path: join(ws2, "y.txt") },
+        { op: "read", path: join(f.home, ".ssh", "id_rsa") },
+        { op: "read", path: join(f.outside, "secret.txt") },
+      ],
+      {},
+      runner,
+    );
     expect(results[0]?.data).toBe("65534:65534:0000000000000000");
     expect(results[1]).toMatchObject({ ok: true, data: "mine\n" });
     expect(results[2]?.ok).toBe(true);
