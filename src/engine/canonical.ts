@@ -7,6 +7,8 @@ export function canonicalJson(value: unknown): string {
   return write(value);
 }
 
+// Built by string concatenation without intermediate arrays: the audit append path serialises
+// every row's content with it, so it sits on every governed call's critical path.
 function write(v: unknown): string {
   if (v === null || v === undefined) return "null";
   switch (typeof v) {
@@ -20,11 +22,24 @@ function write(v: unknown): string {
     case "bigint":
       return v.toString();
     case "object": {
-      if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? "null" : write(x))).join(",")}]`;
+      if (Array.isArray(v)) {
+        let out = "[";
+        for (let i = 0; i < v.length; i++) out += (i ? "," : "") + (v[i] === undefined ? "null" : write(v[i]));
+        return `${out}]`;
+      }
       const o = v as Record<string, unknown>;
       if (typeof (o as { toJSON?: unknown }).toJSON === "function") return write((o as { toJSON: () => unknown }).toJSON());
-      const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${write(o[k])}`).join(",")}}`;
+      const keys = Object.keys(o);
+      if (keys.length > 1) keys.sort();
+      let out = "{";
+      let first = true;
+      for (const k of keys) {
+        const x = o[k];
+        if (x === undefined) continue;
+        out += `${first ? "" : ","}${JSON.stringify(k)}:${write(x)}`;
+        first = false;
+      }
+      return `${out}}`;
     }
     default:
       throw new TypeError(`canonicalJson: cannot encode ${typeof v}`);

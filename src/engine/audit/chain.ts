@@ -9,50 +9,9 @@ export const GENESIS_HASH = "0".repeat(64);
 export const sha256hex = (s: string | Uint8Array): string => createHash("sha256").update(s).digest("hex");
 
 export function contentOf(row: { step_decisions: AuditFragment[]; meta: Record<string, unknown> }): string {
-  return `{"meta":${canon(row.meta)},"step_decisions":${canon(row.step_decisions)}}`;
+  return `{"meta":${canonicalJson(row.meta)},"step_decisions":${canonicalJson(row.step_decisions)}}`;
 }
 
-/**
- * canonicalJson (../canonical.ts), byte for byte, without the intermediate arrays: the append
- * path serialises every row's content, so this is on every governed call's critical path.
- * test/engine/audit pins it to canonicalJson.
- */
-export function canon(v: unknown): string {
-  if (v === null || v === undefined) return "null";
-  switch (typeof v) {
-    case "string":
-      return JSON.stringify(v);
-    case "number":
-      if (!Number.isFinite(v)) throw new TypeError("canonicalJson: non-finite number");
-      return JSON.stringify(v);
-    case "boolean":
-      return v ? "true" : "false";
-    case "bigint":
-      return v.toString();
-    case "object": {
-      if (Array.isArray(v)) {
-        let out = "[";
-        for (let i = 0; i < v.length; i++) out += (i ? "," : "") + (v[i] === undefined ? "null" : canon(v[i]));
-        return `${out}]`;
-      }
-      const o = v as Record<string, unknown>;
-      if (typeof (o as { toJSON?: unknown }).toJSON === "function") return canon((o as { toJSON: () => unknown }).toJSON());
-      const keys = Object.keys(o);
-      if (keys.length > 1) keys.sort();
-      let out = "{";
-      let first = true;
-      for (const k of keys) {
-        const x = o[k];
-        if (x === undefined) continue;
-        out += `${first ? "" : ","}${JSON.stringify(k)}:${canon(x)}`;
-        first = false;
-      }
-      return `${out}}`;
-    }
-    default:
-      throw new TypeError(`canonicalJson: cannot encode ${typeof v}`);
-  }
-}
 
 export function headerOf(row: Omit<AuditRow, "step_decisions" | "meta" | "content_digest" | "prev_hash" | "row_hash" | "signature" | "erased">): AuditHeader {
   return {
