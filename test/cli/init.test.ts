@@ -55,11 +55,14 @@ test("keys export --jwks prints a JWKS whose Ed25519 key verifies a signature ma
   expect(ed.d).toBeUndefined();
   // The published key verifies what the install signs.
   const { loadKeys } = await import("../../src/engine/crypto/keys.ts");
-  const { signBytes, verifyBytes, utf8 } = await import("../../src/engine/crypto/ed25519.ts");
+  const { signBytes, verifyBytes, verifyBytesPortable, utf8 } = await import("../../src/engine/crypto/ed25519.ts");
   const keys = loadKeys(t.home);
   const sig = signBytes(utf8("hello"), keys.ed25519.secret);
   expect(verifyBytes(sig, utf8("hello"), new Uint8Array(Buffer.from(ed.x, "base64url")))).toBe(true);
   expect(verifyBytes(sig, utf8("hellO"), new Uint8Array(Buffer.from(ed.x, "base64url")))).toBe(false);
+  // The native signature is plain RFC 8032: the pure-JS verifier accepts it, and rejects a change.
+  expect(verifyBytesPortable(sig, utf8("hello"), new Uint8Array(Buffer.from(ed.x, "base64url")))).toBe(true);
+  expect(verifyBytesPortable(sig, utf8("hellO"), new Uint8Array(Buffer.from(ed.x, "base64url")))).toBe(false);
 });
 
 test("usage errors exit 2, missing state exits 3, with one line on stderr", () => {

@@ -1,17 +1,58 @@
 /**
- * Ed25519 through @noble/ed25519 (pure JS, audited), synchronous via @noble/hashes' sha512,
- * so signing works the same under Bun and Node and verifying needs nothing but the public key.
- * Signatures travel as "ed25519:<key_id>:<base64>".
+ * Ed25519 (RFC 8032). Signing and verifying use the runtime's native Ed25519 (node:crypto) when it
+ * has one — ~30x faster, and free of @noble's cold-start table build (~40 ms) — and
+ * @noble/ed25519 (pure JS, audited; synchronous via @noble/hashes' sha512) otherwise. Ed25519 is
+ * deterministic, so both produce byte-identical signatures; test/cli/init.test.ts checks noble
+ * verifies what the install signs. Signatures travel as "ed25519:<key_id>:<base64>".
  */
+import { type KeyObject, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
 
 ed.hashes.sha512 = sha512;
 
+const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+const nativeKeys = new Map<string, KeyObject | null>();
+
+/** The native key object for raw key bytes, or null when the runtime has no native Ed25519. */
+function native(raw: Uint8Array, kind: "private" | "public"): KeyObject | null {
+  const id = `${kind}:${Buffer.from(raw).toString("base64")}`;
+  let k = nativeKeys.get(id);
+  if (k === undefined) {
+    try {
+      k =
+        kind === "private"
+          ? createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(raw)]), format: "der", type: "pkcs8" })
+          : createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(raw)]), format: "der", type: "spki" });
+    } catch {
+      k = null;
+    }
+    if (nativeKeys.size > 64) nativeKeys.clear();
+    nativeKeys.set(id, k);
+  }
+  return k;
+}
+
 export const newSecretKey = (): Uint8Array => ed.utils.randomSecretKey();
 export const publicKeyOf = (secret: Uint8Array): Uint8Array => ed.getPublicKey(secret);
-export const signBytes = (msg: Uint8Array, secret: Uint8Array): Uint8Array => ed.sign(msg, secret);
+
+export function signBytes(msg: Uint8Array, secret: Uint8Array): Uint8Array {
+  const k = native(secret, "private");
+  return k ? new Uint8Array(nodeSign(null, msg, k)) : ed.sign(msg, secret);
+}
+
 export function verifyBytes(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean {
+  try {
+    const k = sig.length === 64 && pub.length === 32 ? native(pub, "public") : null;
+    return k ? nodeVerify(null, msg, k, sig) : ed.verify(sig, msg, pub);
+  } catch {
+    return false;
+  }
+}
+
+/** Pure-JS verification (no native code): what an offline verifier anywhere can run. */
+export function verifyBytesPortable(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean {
   try {
     return ed.verify(sig, msg, pub);
   } catch {

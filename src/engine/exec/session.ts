@@ -70,6 +70,14 @@ function executableTrees(exe: string): string[] {
 export async function runExec(opts: ExecOptions): Promise<ExecResult> {
   const log = opts.log ?? (() => {});
   const t0 = performance.now();
+  // TAPPASS_DEBUG=1 prints where start-up time goes.
+  let tMark = t0;
+  const mark = (what: string) => {
+    if (!process.env.TAPPASS_DEBUG) return;
+    const now = performance.now();
+    log(`tappass: ${what} +${(now - tMark).toFixed(1)} ms`);
+    tMark = now;
+  };
   const baseEnv = opts.env ?? process.env;
   const cwd = resolve(opts.cwd ?? process.cwd());
   if (opts.argv.length === 0) throw new TapPassError("usage_error", "no command given", 2, { hint: "tappass exec [--agent NAME] -- COMMAND [ARGS...]" });
@@ -83,6 +91,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
     import("../../sandbox/index.ts"),
   ]);
 
+  mark("engine loaded");
   // 1. policy
   const db = openState();
   const keys = loadKeys();
@@ -90,9 +99,11 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
   const envelope = compileForAgent(db, agent);
   const policy = envelope.payload;
   const sessionId = randomUUID();
+  mark("policy compiled and signed");
 
   // kernel ring decision before anything starts
   const probe = sandbox.probeKernel();
+  mark("kernel probed");
   const missing = sandbox.missingFeatures(probe);
   const enforcing = policy.pipeline.mode === "enforce" || policy.pipeline.mode === "lockdown";
   if (!opts.noKernel && missing.length > 0) {
@@ -112,6 +123,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
   const mint = () => issueToken(keys, { agent, session_id: sessionId, sandbox_id: policy.sandbox_id, policy_version: policy.policy_version, ttlSeconds: ttl });
   const token = await mint();
   const sessionSecret = randomBytes(32).toString("base64url");
+  mark("gateway started, token minted");
   const hooks = startHookServer({ pipeline, envelope, keys, agent, sandbox_id: policy.sandbox_id, renew: { secret: sessionSecret, issue: mint } });
 
   // MCP servers: brokered on this side of the kernel ring.
@@ -130,6 +142,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
     throw e;
   });
 
+  mark("hook governor and MCP brokers started");
   // 4. private render directory (0700): harness config + the read-only policy file
   const dir = mkdtempSync(join(tmpdir(), "tappass-exec-"));
   chmodSync(dir, 0o700);
@@ -173,6 +186,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
     // Claude Code prefers ANTHROPIC_API_KEY over its apiKeyHelper: leave it unset so it renews.
     if (harness === "claude-code") delete env.ANTHROPIC_API_KEY;
 
+    mark("harness config rendered");
     // 5. + 6. run
     log(`tappass: ${agent} (policy v${policy.policy_version}) → ${opts.argv.join(" ")}`);
     let exitCode: number;
@@ -204,6 +218,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
         },
       });
       confined = true;
+      mark("sandbox spawned");
       [stdout, stderr] = await Promise.all([proc.stdout ? new Response(proc.stdout).text() : undefined, proc.stderr ? new Response(proc.stderr).text() : undefined]);
       exitCode = (await proc.exited).exitCode;
     } else {
