@@ -4,7 +4,7 @@ import { runConformance } from "../../../src/engine/rego/conformance.ts";
 
 const CORPUS = "/work/shared/corpora/rego-conformance/v1";
 // Recorded level: raise it when the interpreter improves, never lower it.
-const MIN_PASSED = 1506;
+const MIN_PASSED = 1516;
 
 test.skipIf(!existsSync(CORPUS))("OPA conformance corpus pass level", () => {
   const r = runConformance(CORPUS);

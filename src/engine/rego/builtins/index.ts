@@ -18,6 +18,8 @@ import { builtins as cryptoBuiltins } from "./crypto.ts";
 import { builtins as templateBuiltins } from "./template.ts";
 import { builtins as regoastBuiltins } from "./regoast.ts";
 import { builtins as graphrandBuiltins } from "./graphrand.ts";
+import { builtins as awsBuiltins } from "./aws.ts";
+import { builtins as jsonschemaBuiltins } from "./jsonschema.ts";
 
 const all: BuiltinDef[][] = [
   core,
@@ -35,6 +37,8 @@ const all: BuiltinDef[][] = [
   templateBuiltins,
   regoastBuiltins,
   graphrandBuiltins,
+  awsBuiltins,
+  jsonschemaBuiltins,
 ];
 
 export const BUILTINS: Map<string, BuiltinDef> = new Map();
