@@ -30,6 +30,9 @@ import {
 import { discoverFromIdentity, identityFromInitialize, initializeFromMeta, requestEra, toLegacyParams } from "./protocol.ts";
 import type { CallGate, Channel, ClientPeer, Governor, Tool } from "./types.ts";
 
+/** Error code the broker records for a call the client cancelled (the SDK's RequestCancelled, -32800). */
+const REQUEST_CANCELLED = -32800;
+
 type Transform = (res: JsonRpcResponse) => Promise<JsonRpcResponse | undefined> | JsonRpcResponse | undefined;
 
 interface Pending {
@@ -68,6 +71,10 @@ export class Broker {
   /** server → client requests in flight: `${channel server}\u0000${id}` → peer */
   private readonly serverRequests = new Map<string, ClientPeer>();
   private readonly channels = new Map<Channel, ChannelState>();
+  /** client requests (`${clientPeerId}\u0000${clientId}`) being governed, not yet forwarded */
+  private readonly governing = new Set<string>();
+  /** ... and those of them the client cancelled meanwhile */
+  private readonly cancelledEarly = new Set<string>();
 
   constructor(private readonly opts: BrokerOptions) {}
 
@@ -148,9 +155,25 @@ export class Broker {
     const ch = peer.channel;
     if (msg.method === "notifications/cancelled") {
       const rid = paramsOf(msg).requestId;
-      const bid = this.byClient.get(`${peer.id}\u0000${String(rid)}`);
-      if (bid === undefined) return; // already answered, or refused by the broker
+      const key = `${peer.id}\u0000${String(rid)}`;
+      const bid = this.byClient.get(key);
+      if (bid === undefined) {
+        // still being governed (not sent upstream yet): it never will be
+        if (this.governing.has(key)) this.cancelledEarly.add(key);
+        return; // else already answered, or refused by the broker
+      }
       ch.send({ ...msg, params: { ...paramsOf(msg), requestId: bid } });
+      // the client has given up on it and the server should not answer: settle it here (the
+      // transform finishes the call's audit row), drop it, and drop any late answer
+      const p = this.pending.get(bid);
+      if (p && !p.resolve) {
+        this.pending.delete(bid);
+        this.byClient.delete(key);
+        if (p.progress) this.progress.delete(p.progress.token);
+        const reason = typeof paramsOf(msg).reason === "string" ? `: ${paramsOf(msg).reason as string}` : "";
+        const settle = p.transform?.(errorResponse(bid, REQUEST_CANCELLED, `request cancelled by the client${reason}`));
+        void Promise.resolve(settle).catch((e) => this.log(`mcp broker: settling cancelled ${p.method} failed: ${(e as Error).stack ?? e}`));
+      }
       return;
     }
     if (msg.method === "notifications/initialized" && peer.era !== "legacy" && ch.identity && ch.era !== "modern") {
@@ -345,13 +368,27 @@ export class Broker {
       return;
     }
     const args = isObj(params.arguments) ? params.arguments : {};
-    const tool = await this.toolDef(peer, name, params._meta);
+    const key = `${peer.id}\u0000${String(msg.id)}`;
+    this.governing.add(key);
     let gate: CallGate;
     try {
-      gate = await this.opts.governor.call({ server: peer.channel.server, name, args, tool, session_id: peer.id, token: peer.token });
+      const tool = await this.toolDef(peer, name, params._meta);
+      try {
+        gate = await this.opts.governor.call({ server: peer.channel.server, name, args, tool, session_id: peer.id, token: peer.token });
+      } catch (e) {
+        // fail closed: a governor that cannot decide refuses
+        gate = { denied: deniedResult(`TapPass could not evaluate this call (${(e as Error).message}); it was blocked.`), args, after: async (r) => r, fail: async () => {} };
+      }
     } catch (e) {
-      // fail closed: a governor that cannot decide refuses
-      gate = { denied: deniedResult(`TapPass could not evaluate this call (${(e as Error).message}); it was blocked.`), args, after: async (r) => r, fail: async () => {} };
+      this.cancelledEarly.delete(key);
+      throw e;
+    } finally {
+      this.governing.delete(key);
+    }
+    if (this.cancelledEarly.delete(key)) {
+      // cancelled while being governed: never sent upstream, no answer (the client has moved on)
+      if (!gate.denied) await gate.fail({ code: REQUEST_CANCELLED, message: "request cancelled by the client before it was sent upstream" });
+      return;
     }
     if (gate.denied) {
       const result = peer.era === "modern" ? { resultType: "complete", ...gate.denied } : gate.denied;
