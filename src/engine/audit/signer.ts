@@ -1,14 +1,9 @@
 /**
- * Ed25519 for audit rows. Signing is on the hot path (every governed call), so it uses the
- * runtime's native Ed25519 (node:crypto, BoringSSL/OpenSSL) — ~30x faster than pure-JS noble —
- * and falls back to @noble/ed25519 where the native one is missing. Same algorithm (RFC 8032,
- * deterministic): signatures are byte-identical and verifiable by either.
+ * Ed25519 for audit rows: signers and verifiers bound to their keys once, since signing sits on
+ * every governed call and verifying on every row. Native-or-noble is decided in
+ * ../crypto/ed25519.ts (signerFor / verifierFor).
  */
-import { createPrivateKey, createPublicKey, type KeyObject, sign as nodeSign, verify as nodeVerify } from "node:crypto";
-import { b64, parseSignature, signBytes, verifyBytes } from "../crypto/ed25519.ts";
-
-const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
-const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+import { b64, parseSignature, signerFor, verifierFor } from "../crypto/ed25519.ts";
 
 export interface Signer {
   kid: string;
@@ -21,44 +16,12 @@ export interface Verifier {
 }
 
 export function makeSigner(key: { kid: string; secret: Uint8Array }): Signer {
-  let native: KeyObject | undefined;
-  try {
-    native = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(key.secret)]), format: "der", type: "pkcs8" });
-    nodeSign(null, Buffer.alloc(1), native);
-  } catch {
-    native = undefined;
-  }
-  const kid = key.kid;
-  return {
-    kid,
-    sign: native
-      ? (msg) => `ed25519:${kid}:${b64(nodeSign(null, msg, native as KeyObject))}`
-      : (msg) => `ed25519:${kid}:${b64(signBytes(msg, key.secret))}`,
-  };
+  const sign = signerFor(key.secret);
+  return { kid: key.kid, sign: (msg) => `ed25519:${key.kid}:${b64(sign(msg))}` };
 }
 
 export function makeVerifier(keys: Array<{ kid: string; public: Uint8Array }>): Verifier {
-  const byKid = new Map<string, (sig: Uint8Array, msg: Uint8Array) => boolean>();
-  for (const k of keys) {
-    let native: KeyObject | undefined;
-    try {
-      native = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(k.public)]), format: "der", type: "spki" });
-    } catch {
-      native = undefined;
-    }
-    byKid.set(
-      k.kid,
-      native
-        ? (sig, msg) => {
-            try {
-              return nodeVerify(null, msg, native as KeyObject, sig);
-            } catch {
-              return false;
-            }
-          }
-        : (sig, msg) => verifyBytes(sig, msg, k.public),
-    );
-  }
+  const byKid = new Map(keys.map((k) => [k.kid, verifierFor(k.public)] as const));
   return {
     verify(sigString, msg) {
       const p = parseSignature(sigString);

@@ -13,43 +13,53 @@ ed.hashes.sha512 = sha512;
 
 const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
-const nativeKeys = new Map<string, KeyObject | null>();
 
-/** The native key object for raw key bytes, or null when the runtime has no native Ed25519. */
-function native(raw: Uint8Array, kind: "private" | "public"): KeyObject | null {
-  const id = `${kind}:${Buffer.from(raw).toString("base64")}`;
-  let k = nativeKeys.get(id);
-  if (k === undefined) {
-    try {
-      k =
-        kind === "private"
-          ? createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(raw)]), format: "der", type: "pkcs8" })
-          : createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(raw)]), format: "der", type: "spki" });
-    } catch {
-      k = null;
-    }
-    if (nativeKeys.size > 64) nativeKeys.clear();
-    nativeKeys.set(id, k);
+/** A signing function bound to one secret key: native when the runtime has Ed25519, else noble. */
+export function signerFor(secret: Uint8Array): (msg: Uint8Array) => Uint8Array {
+  try {
+    const k = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(secret)]), format: "der", type: "pkcs8" });
+    nodeSign(null, Buffer.alloc(1), k);
+    return (msg) => new Uint8Array(nodeSign(null, msg, k));
+  } catch {
+    return (msg) => ed.sign(msg, secret);
   }
-  return k;
+}
+
+/** A verifying function bound to one public key (never throws: a bad input is `false`). */
+export function verifierFor(pub: Uint8Array): (sig: Uint8Array, msg: Uint8Array) => boolean {
+  let k: KeyObject | undefined;
+  try {
+    if (pub.length === 32) k = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(pub)]), format: "der", type: "spki" });
+  } catch {
+    k = undefined;
+  }
+  return (sig, msg) => {
+    try {
+      return k && sig.length === 64 ? nodeVerify(null, msg, k, sig) : ed.verify(sig, msg, pub);
+    } catch {
+      return false;
+    }
+  };
+}
+
+// One-shot forms keep the bound functions per key, so repeated calls skip key import.
+const signers = new Map<string, (msg: Uint8Array) => Uint8Array>();
+const verifiers = new Map<string, (sig: Uint8Array, msg: Uint8Array) => boolean>();
+function cached<T>(m: Map<string, T>, raw: Uint8Array, make: (raw: Uint8Array) => T): T {
+  const id = Buffer.from(raw).toString("base64");
+  let f = m.get(id);
+  if (!f) {
+    if (m.size > 64) m.clear();
+    f = make(raw);
+    m.set(id, f);
+  }
+  return f;
 }
 
 export const newSecretKey = (): Uint8Array => ed.utils.randomSecretKey();
 export const publicKeyOf = (secret: Uint8Array): Uint8Array => ed.getPublicKey(secret);
-
-export function signBytes(msg: Uint8Array, secret: Uint8Array): Uint8Array {
-  const k = native(secret, "private");
-  return k ? new Uint8Array(nodeSign(null, msg, k)) : ed.sign(msg, secret);
-}
-
-export function verifyBytes(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean {
-  try {
-    const k = sig.length === 64 && pub.length === 32 ? native(pub, "public") : null;
-    return k ? nodeVerify(null, msg, k, sig) : ed.verify(sig, msg, pub);
-  } catch {
-    return false;
-  }
-}
+export const signBytes = (msg: Uint8Array, secret: Uint8Array): Uint8Array => cached(signers, secret, signerFor)(msg);
+export const verifyBytes = (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean => cached(verifiers, pub, verifierFor)(sig, msg);
 
 /** Pure-JS verification (no native code): what an offline verifier anywhere can run. */
 export function verifyBytesPortable(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean {
