@@ -3,6 +3,7 @@
  * Fragment: a policy YAML file, a Rego module's `tappass.aspects` result, a compliance pack, a
  * function, a data category, a concern, the built-in baseline. The cascade merges fragments.
  */
+import { TOOL_SLOTS_SCHEMA } from "./schema.ts";
 import type { Mode, Preset, StepAction, ToolSlots } from "./types.ts";
 
 export interface StepOverride {
@@ -78,11 +79,7 @@ const catalogEdit = {
   properties: {
     extends: { type: "string" },
     capabilities: strList,
-    slots: {
-      type: "object",
-      additionalProperties: false,
-      properties: { destination_param: { type: "string" }, content_param: { type: "string" }, amount_param: { type: "string" } },
-    },
+    slots: TOOL_SLOTS_SCHEMA,
     server: { type: "string" },
     description: { type: "string" },
     input_schema: { type: "object" },

@@ -13,17 +13,20 @@ const because = {
   additionalProperties: false,
   properties: { level: { enum: ["org", "project", "agent", "builtin"] }, source: { type: "string" }, detail: { type: "string" } },
 } as const;
+/** ToolSlots (types.ts) as JSON Schema: shared by the Compiled Policy and the tools.yaml format. */
+export const TOOL_SLOTS_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: { destination_param: { type: "string" }, content_param: { type: "string" }, amount_param: { type: "string" } },
+} as const;
+
 const toolEntry = {
   type: "object",
   required: ["capabilities"],
   additionalProperties: false,
   properties: {
     capabilities: strs,
-    slots: {
-      type: "object",
-      additionalProperties: false,
-      properties: { destination_param: { type: "string" }, content_param: { type: "string" }, amount_param: { type: "string" } },
-    },
+    slots: TOOL_SLOTS_SCHEMA,
     server: { type: "string" },
     description: { type: "string" },
     input_schema: { type: "object" },
