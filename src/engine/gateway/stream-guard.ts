@@ -13,7 +13,10 @@
  */
 
 export const HOLD_MAX_BYTES = 1024;
-const MARGIN_CHARS = 32;
+/** How far back a run of number-like groups is held (longest: an IBAN written in groups of four). */
+const NUMBER_RUN_CHARS = 48;
+/** Longest single group in such a run. */
+const NUMBER_GROUP_CHARS = 12;
 const LOOKBEHIND_CHARS = 256;
 
 export interface InspectResult {
@@ -31,8 +34,6 @@ export interface GuardStep {
   release: string;
   cut?: { step: string; reason: string };
 }
-
-const enc = new TextEncoder();
 
 export class TextGuard {
   /** Everything the upstream sent (after in-stream redactions), for the final after_call. */
@@ -111,21 +112,18 @@ export class TextGuard {
   /** How much of `pending` may go out now. */
   private releasePoint(): number {
     const p = this.pending;
-    // hold the trailing run of non-space characters (a token still arriving) plus a margin
-    let i = p.length;
-    while (i > 0 && !/\s/.test(p[i - 1] as string)) i--;
-    let hold = p.length - i + MARGIN_CHARS;
-    // …but never more than holdMaxBytes
+    let r = holdStart(p);
+    // …but never hold more than holdMaxBytes
     let bytes = 0;
     let j = p.length;
-    while (j > 0 && p.length - j < hold) {
-      const b = enc.encode(p[j - 1] as string).length;
+    while (j > r) {
+      const c = p.charCodeAt(j - 1);
+      const b = c < 0x80 ? 1 : c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 2 : 3; // a surrogate pair is 4 bytes
       if (bytes + b > this.holdMaxBytes) break;
       bytes += b;
       j--;
     }
-    hold = p.length - j;
-    let r = p.length - hold;
+    r = j;
     if (r <= 0) return 0;
     // never split a placeholder or a surrogate pair
     for (const tok of this.atomic()) {
@@ -145,4 +143,32 @@ export class TextGuard {
     if (c >= 0xd800 && c <= 0xdbff) r--;
     return r;
   }
+}
+
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 0xa0 || c === 0x3000 || (c >= 0x2000 && c <= 0x200a);
+const hasLower = (s: string) => /\p{Ll}/u.test(s);
+const hasDigit = (s: string) => /\p{Nd}/u.test(s);
+
+/** Where the held (not yet releasable) suffix of `p` starts. */
+export function holdStart(p: string): number {
+  // the trailing run of non-space characters
+  let i = p.length;
+  while (i > 0 && !isSpace(p.charCodeAt(i - 1))) i--;
+  let start = i;
+  // number-like groups before it: no lowercase letters, short, and at least one digit in the run
+  let digit = hasDigit(p.slice(i));
+  let j = i;
+  for (;;) {
+    let w = j;
+    while (w > 0 && isSpace(p.charCodeAt(w - 1)) && j - w < 2) w--;
+    if (w === j || w === 0 || isSpace(p.charCodeAt(w - 1))) break;
+    let g = w;
+    while (g > 0 && !isSpace(p.charCodeAt(g - 1))) g--;
+    const group = p.slice(g, w);
+    if (group.length > NUMBER_GROUP_CHARS || p.length - g > NUMBER_RUN_CHARS || hasLower(group)) break;
+    if (hasDigit(group)) digit = true;
+    j = g;
+    if (digit) start = g;
+  }
+  return start;
 }

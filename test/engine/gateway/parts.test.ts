@@ -129,3 +129,27 @@ test("key store: sealed with AES-GCM, bound to the provider name, KEK owner-only
   expect(resolveProviderKey({ explicit: { openai: "sk-x" }, env: { OPENAI_API_KEY: "sk-env" } }, "openai")).toBe("sk-x");
   expect(() => resolveProviderKey({ env: {} }, "anthropic")).toThrow(/no anthropic key/);
 });
+
+test("stream guard: prose is released word by word; partial words and number-like runs are held", async () => {
+  const { holdStart } = await import("../../../src/engine/gateway/stream-guard.ts");
+  const held = (s: string) => s.slice(holdStart(s));
+  expect(held("Thanks f")).toBe("f");
+  expect(held("Thanks for the ")).toBe("");
+  expect(held("my card is 4111 1111 1111")).toBe("4111 1111 1111");
+  expect(held("call +44 20 7946 ")).toBe("+44 20 7946 ");
+  expect(held("IBAN GB82 WEST 1234 5698")).toBe("IBAN GB82 WEST 1234 5698");
+  expect(held("ordinary words A B C then")).toBe("then");
+  expect(held("it was 1985 and then we")).toBe("we");
+  // first words go out after one inspection, not after a fixed margin
+  const g = new TextGuard((w) => ({ text: w }));
+  expect((await g.push("Thanks f")).release).toBe("Thanks ");
+  expect((await g.push("or the q")).release).toBe("for the ");
+  // a card number split at a space is redacted whole, not half-sent
+  const card = "4111 1111 1111 1111";
+  const red = new TextGuard((w) => (w.includes(card) ? { text: w.replace(card, "[CARD]"), redacted_by: ["detect_pii_in_response"] } : { text: w }));
+  let out = "";
+  for (const c of ["Pay with 4111 ", "1111 11", "11 1111 please."]) out += (await red.push(c)).release;
+  out += (await red.flush()).release;
+  expect(out).toBe("Pay with [CARD] please.");
+  expect(red.cutBy).toBeUndefined();
+});
