@@ -77,6 +77,8 @@ export class TextGuard {
 
   private async step(final: boolean): Promise<GuardStep> {
     if (this.pending.length === 0) return { release: "" };
+    // nothing could go out yet (a word still arriving): inspect when something can, or at the end
+    if (!final && this.releasePoint() <= 0) return { release: "" };
     const window = this.tail + this.pending;
     const r = await this.inspect(window);
     if (r.block) {

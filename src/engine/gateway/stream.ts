@@ -97,15 +97,18 @@ export function relay(up: UpstreamResponse, t: StreamTransformer, onClose: (info
             await close({ clientGone: false });
             return;
           }
-          const frames: string[] = [];
+          // frames go out as soon as an event yields them, so the first text is not held behind
+          // the inspection of every later event that arrived in the same read
+          let sent = false;
           for (const ev of parser.push(next.value)) {
-            frames.push(...(await t.onEvent(ev)));
+            const frames = await t.onEvent(ev);
+            if (frames.length) {
+              controller.enqueue(enc.encode(frames.join("")));
+              sent = true;
+            }
             if (t.done) break;
           }
-          if (frames.length) {
-            controller.enqueue(enc.encode(frames.join("")));
-            return; // let the client pull again (back-pressure)
-          }
+          if (sent) return; // let the client pull again (back-pressure)
         }
       } catch (e) {
         up.abort();
