@@ -5,6 +5,7 @@
  * fire on the stream exactly as it does on the whole text.
  */
 import { expect, test } from "bun:test";
+import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { scan } from "../../../src/engine/pipeline/detectors/index.ts";
@@ -44,9 +45,25 @@ test("no secret from the corpus reaches the client whole, however the stream is 
         const r = await streamThrough(text, cuts);
         if (!r.cut) leaks.push(`${rule.rule_id}: not detected in the stream (cuts ${cuts.slice(0, 3)}…)`);
         else if (r.out.includes(value)) leaks.push(`${rule.rule_id}: released whole`);
+        else for (const line of value.split(/\r?\n/)) if (line.length >= 20 && !line.startsWith("-----") && r.out.includes(line)) leaks.push(`${rule.rule_id}: a line of it was released`);
       }
     }
   }
   expect(cases).toBeGreaterThan(300);
   expect(leaks).toEqual([]);
 }, 60_000);
+
+test("a real 2048-bit RSA private key (longer than the 1 KiB hold-back) is stopped at its first line", async () => {
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  for (const type of ["pkcs1", "pkcs8"] as const) {
+    const pem = privateKey.export({ type, format: "pem" }) as string;
+    expect(pem.length).toBeGreaterThan(1500);
+    const text = `Sure, here is the key from the server:\n${pem}\nUse it carefully.`;
+    const lines = pem.split("\n").filter((l) => l.length >= 20 && !l.startsWith("-----"));
+    for (const n of [4, 16, 65, 200]) {
+      const r = await streamThrough(text, Array.from({ length: Math.ceil(text.length / n) - 1 }, (_, i) => (i + 1) * n));
+      expect(r.cut).toBe(true);
+      expect(lines.filter((l) => r.out.includes(l))).toEqual([]);
+    }
+  }
+});
