@@ -3,7 +3,10 @@
  * `pending`; an operator approves or denies it (`tappass tools approve|deny NAME`). Approval
  * (re-)pins the definition last advertised (tool_pins, ../pipeline/pins.ts), so a tool that
  * changed its description or schema (rug-pull) is blocked until someone approves it again.
- * The broker reads these tables on every list and call: decisions apply without a restart.
+ * The broker's decisions depend on these tables; it caches them and re-reads when
+ * toolStateVersion() moves (any commit by another connection — `tappass tools approve` runs in
+ * its own process — or a write through this module on this one), so decisions still apply
+ * without a restart, on the very next list or call.
  */
 import { inputError } from "../errors.ts";
 import { pinTool, toolHash } from "../pipeline/pins.ts";
@@ -26,6 +29,24 @@ export interface ToolRow {
 }
 
 export { toolHash };
+
+/** Writes to the tool tables made through this process's connection (PRAGMA data_version does not count them). */
+const localWrites = new WeakMap<Db, number>();
+
+/** Note a write to mcp_tools / mcp_servers / tool_pins made on `db` (invalidates the broker's decision caches). */
+export function toolStateChanged(db: Db): void {
+  localWrites.set(db, (localWrites.get(db) ?? 0) + 1);
+}
+
+/**
+ * A value that changes whenever the tool tables may have changed: SQLite's data_version (bumped
+ * by every commit of ANOTHER connection, e.g. the CLI approving a tool) and this process's own
+ * writes through ToolStore / registerServer. One cheap PRAGMA instead of the 3-4 reads a decision takes.
+ */
+export function toolStateVersion(db: Db): string {
+  const v = db.prepare<{ data_version: number }>("PRAGMA data_version").get()?.data_version ?? 0;
+  return `${v}:${localWrites.get(db) ?? 0}`;
+}
 
 export class ToolStore {
   constructor(readonly db: Db) {}
@@ -55,6 +76,7 @@ export class ToolStore {
            input_schema = excluded.input_schema, last_seen = excluded.last_seen`,
       )
       .run(server, t.name, status, hash, t.description ?? null, t.inputSchema ? JSON.stringify(t.inputSchema) : null, now, now);
+    toolStateChanged(this.db);
     return this.get(server, t.name)!;
   }
 
@@ -70,6 +92,7 @@ export class ToolStore {
         if (status === "approved") pinTool(this.db, r.server, advertOf(r), by);
       }
     });
+    toolStateChanged(this.db);
     return this.byName(name);
   }
 
@@ -88,6 +111,7 @@ export class ToolStore {
     this.db
       .prepare("UPDATE mcp_tools SET status = 'approved', decided_by = ?, decided_at = ? WHERE server = ? AND name = ? AND status IN ('pending', 'seen')")
       .run(`auto-approve:${server}`, new Date().toISOString(), server, t.name);
+    toolStateChanged(this.db);
   }
 }
 

@@ -19,7 +19,7 @@
 import { checkPin, pinTool } from "../pipeline/pins.ts";
 import { catalogEntry, toolNames } from "../pipeline/steps/_tools.ts";
 import type { CompiledPolicyPayload } from "../policy/types.ts";
-import { type ToolStore, toolHash } from "./discovery.ts";
+import { type ToolStore, toolHash, toolStateChanged } from "./discovery.ts";
 import type { Tool } from "./types.ts";
 
 export interface ToolDecision {
@@ -55,7 +55,7 @@ export interface DecideOptions {
   autoApprove?: boolean;
 }
 
-export function decideTool(o: DecideOptions, tool: Tool): ToolDecision {
+export function decideTool(o: DecideOptions, tool: Tool, hash = toolHash(tool)): ToolDecision {
   const { policy, store, server } = o;
   const name = tool.name;
   const t = policy.tools;
@@ -68,7 +68,6 @@ export function decideTool(o: DecideOptions, tool: Tool): ToolDecision {
   const bad = entry?.capabilities.find((c) => forbidden.has(c));
   if (bad) return { allow: false, code: "forbidden_capability", reason: `TapPass policy forbids the capability "${bad}", which the tool "${name}" exercises.` };
 
-  const hash = toolHash(tool);
   const byPolicy = firstGlob(t.allow, names) !== undefined;
   let row = store.get(server, name);
   if (row?.status === "denied") return { allow: false, code: "operator_denied", reason: `An operator denied the tool "${name}" (tappass tools deny ${name}).` };
@@ -88,6 +87,7 @@ export function decideTool(o: DecideOptions, tool: Tool): ToolDecision {
   const pin = checkPin(store.db, server, tool);
   if (pin.status === "unpinned") {
     pinTool(store.db, server, tool, row.status === "approved" ? (row.decided_by ?? "operator") : byPolicy ? "policy" : "first-use");
+    toolStateChanged(store.db);
   } else if (pin.status === "changed") {
     return {
       allow: false,

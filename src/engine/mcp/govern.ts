@@ -8,7 +8,7 @@
 import type { Pipeline, TextSegment, Verdict } from "../pipeline/types.ts";
 import type { Db } from "../store/db.ts";
 import { deniedResult } from "./broker.ts";
-import { ToolStore } from "./discovery.ts";
+import { ToolStore, toolHash, toolStateVersion } from "./discovery.ts";
 import { decideTool, type ToolDecision } from "./filter.ts";
 import { getServer } from "./registry.ts";
 import { applySegments, argSegments, resultSegments } from "./segments.ts";
@@ -38,9 +38,7 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
     );
   };
   const agent = () => o.agent ?? o.pipeline.policy.agent;
-  const autoApprove = (server: string) => getServer(o.db, server)?.auto_approve === 1;
-  const decide = (server: string, tool: Tool): ToolDecision =>
-    decideTool({ policy: o.pipeline.policy, store, server, autoApprove: autoApprove(server) }, tool);
+  const decide = decisionCache(o, store);
 
   return {
     /** Wait for audit rows still being appended (call before exit). */
@@ -143,6 +141,46 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
         },
       };
     },
+  };
+}
+
+/**
+ * decideTool, remembered per (server, tool definition) for one Compiled Policy and one state of the
+ * tool tables: a list or call of a tool already decided costs one `PRAGMA data_version` instead of
+ * the registry, discovery-queue and pin reads (and the definition's SHA-256). Any change — a new
+ * policy (setEnvelope), an approval or deny in another process, a write through ToolStore or
+ * registerServer here — empties it, so a decision never outlives what it was made from.
+ */
+function decisionCache(o: GovernorOptions, store: ToolStore): (server: string, tool: Tool) => ToolDecision {
+  const hashes = new WeakMap<Tool, string>();
+  const decisions = new Map<string, ToolDecision>();
+  let policy: unknown;
+  let version = "";
+  return (server, tool) => {
+    const now = toolStateVersion(o.db);
+    if (now !== version || policy !== o.pipeline.policy) {
+      decisions.clear();
+      version = now;
+      policy = o.pipeline.policy;
+    }
+    let hash = hashes.get(tool);
+    if (hash === undefined) {
+      hash = toolHash(tool);
+      hashes.set(tool, hash);
+    }
+    const key = `${server}\u0000${hash}`;
+    const hit = decisions.get(key);
+    if (hit) return hit;
+    const d = decideTool({ policy: o.pipeline.policy, store, server, autoApprove: getServer(o.db, server)?.auto_approve === 1 }, tool, hash);
+    // deciding may itself write (first sighting queued, first-use pin): those writes are part of this
+    // decision, but start the cache afresh so no earlier entry outlives them
+    const after = toolStateVersion(o.db);
+    if (after !== version) {
+      decisions.clear();
+      version = after;
+    }
+    decisions.set(key, d);
+    return d;
   };
 }
 

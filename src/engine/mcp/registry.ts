@@ -5,6 +5,7 @@
  */
 import { inputError } from "../errors.ts";
 import type { Db } from "../store/db.ts";
+import { toolStateChanged } from "./discovery.ts";
 
 export interface ServerRow {
   name: string;
@@ -27,6 +28,7 @@ export function registerServer(db: Db, s: { name: string; url: string; auto_appr
     `INSERT INTO mcp_servers (name, url, auto_approve, created_at) VALUES (?, ?, ?, ?)
      ON CONFLICT(name) DO UPDATE SET url = excluded.url, auto_approve = excluded.auto_approve`,
   ).run(s.name, url.toString(), s.auto_approve ? 1 : 0, new Date().toISOString());
+  toolStateChanged(db);
   const server = getServer(db, s.name)!;
   return { server, changed: !before || before.url !== server.url || before.auto_approve !== server.auto_approve };
 }
