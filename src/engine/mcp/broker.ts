@@ -387,7 +387,7 @@ export class Broker {
     }
     if (this.cancelledEarly.delete(key)) {
       // cancelled while being governed: never sent upstream, no answer (the client has moved on)
-      if (!gate.denied) await gate.fail({ code: REQUEST_CANCELLED, message: "request cancelled by the client before it was sent upstream" });
+      if (!gate.denied) await gate.fail({ code: REQUEST_CANCELLED, message: "request cancelled by the client before it was sent upstream" }, { forwarded: false });
       return;
     }
     if (gate.denied) {

@@ -14,6 +14,9 @@ import { getServer } from "./registry.ts";
 import { applySegments, argSegments, resultSegments } from "./segments.ts";
 import type { CallGate, CallRequest, Governor, Tool } from "./types.ts";
 
+/** JSON-RPC error code of a request the client cancelled (the SDK's RequestCancelled). */
+export const REQUEST_CANCELLED = -32800;
+
 export interface GovernorOptions {
   pipeline: Pipeline;
   db: Db;
@@ -136,8 +139,9 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
           track(call.finish({ meta: { result_redactions: changed, upstream_is_error: result.isError === true } }));
           return value;
         },
-        async fail(error) {
-          await call.finish({ meta: { upstream_error: { code: error.code, message: error.message.slice(0, 200) } } });
+        async fail(error, opts) {
+          const cancelled = error.code === REQUEST_CANCELLED ? { cancelled_by_client: true, forwarded_upstream: opts?.forwarded ?? true } : {};
+          await call.finish({ meta: { upstream_error: { code: error.code, message: error.message.slice(0, 200) }, ...cancelled } });
         },
       };
     },

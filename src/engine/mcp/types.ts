@@ -46,8 +46,11 @@ export interface CallGate {
   args: Record<string, unknown>;
   /** Inspect the result (indirect injection, secrets, PII); returns what the client gets. Writes the audit row. */
   after(result: Record<string, unknown>): Promise<Record<string, unknown>>;
-  /** The call failed upstream (JSON-RPC error): write the audit row with that outcome. */
-  fail(error: { code: number; message: string }): Promise<void>;
+  /**
+   * The call failed upstream (JSON-RPC error), or the client cancelled it (code -32800; `forwarded`
+   * says whether it had reached the server): write the audit row with that outcome.
+   */
+  fail(error: { code: number; message: string }, opts?: { forwarded?: boolean }): Promise<void>;
 }
 
 export interface CallRequest {
