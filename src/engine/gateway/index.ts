@@ -12,6 +12,7 @@ import { tappassHome } from "../home.ts";
 import { createPipeline } from "../pipeline/index.ts";
 import type { Pipeline } from "../pipeline/types.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
+import { checkpointInBackground } from "../store/checkpoint.ts";
 import type { Db } from "../store/db.ts";
 import { BreakerRegistry } from "./circuit-breaker.ts";
 import { createHandler, type GatewayStats } from "./server.ts";
@@ -78,6 +79,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   } catch (e) {
     throw new TapPassError("gateway_listen_failed", `cannot listen on ${host}:${opts.port ?? 0}: ${(e as Error).message}`, 3, { hint: "pick another --port, or 0 for any free port" });
   }
+  // WAL checkpoints (and their fsync) on a worker thread, not inside a governed call's COMMIT
+  const stopCheckpoints = checkpointInBackground(opts.db);
   const port = server.port as number;
   const shownHost = host === "::1" ? "[::1]" : host;
   return {
@@ -91,6 +94,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       handler = createHandler({ pipeline, envelope, db: opts.db, keys: opts.keys, upstreams, bases, providerKeys, stats, onCall: opts.onCall });
     },
     async close() {
+      stopCheckpoints();
       await server.stop(true);
       await upstreams.close();
     },

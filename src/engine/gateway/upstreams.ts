@@ -37,9 +37,15 @@ export function normaliseBase(url: string): string {
   return `${u.protocol}//${u.host}${path}`;
 }
 
+const globs = new Map<string, RegExp>();
 export function globMatch(pattern: string, value: string): boolean {
   if (pattern === "*" || pattern === value) return true;
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+  let re = globs.get(pattern);
+  if (!re) {
+    re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+    if (globs.size > 1000) globs.clear();
+    globs.set(pattern, re);
+  }
   return re.test(value);
 }
 

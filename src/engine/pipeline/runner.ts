@@ -14,6 +14,7 @@ import type { AuditLog } from "../audit/store.ts";
 import type { AuditDecision } from "../audit/types.ts";
 import type { Db } from "../store/db.ts";
 import type { Aspect, CompiledPolicyEnvelope, CompiledPolicyPayload, Mode, PipelineStepConfig } from "../policy/types.ts";
+import { ledgerTxn } from "./batch.ts";
 import { STEPS } from "./steps/index.ts";
 import { costOf } from "./prices.ts";
 import type { StepTimings } from "./timings.ts";
@@ -30,6 +31,15 @@ export interface RunnerDeps {
 }
 
 export const newTraceId = () => randomBytes(16).toString("hex");
+
+/**
+ * The rule_provenance of a fragment that allowed by the step's own preset entry: empty. That
+ * provenance — `{level: "builtin", source: "preset:<preset>", detail: "<step>: <action>"}` — is
+ * the same on every call and fully implied by the row's policy_version and the step's name, so
+ * the row does not repeat it ~30 times; denials, redactions, notifications, softened decisions
+ * and rule-backed decisions (e.g. Rego rules) still carry theirs.
+ */
+const NO_PROVENANCE = Object.freeze([]) as unknown as AuditFragment["rule_provenance"];
 
 interface Planned {
   def: StepDef | undefined;
@@ -108,6 +118,8 @@ function restore(ctx: CallContext, s: Snapshot): void {
 }
 
 class StepTimeout extends Error {}
+
+const isThenable = <T>(x: T | Promise<T>): x is Promise<T> => !!x && typeof (x as Promise<T>).then === "function";
 
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: ReturnType<typeof setTimeout> | undefined;
@@ -219,9 +231,11 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
       decision: eff as StepDecision,
       evidence,
       compiled_policy_aspect: def.aspect,
-      rule_provenance: out.result.provenance ?? [{ level: "builtin", source: `preset:${policy.pipeline.preset}`, detail: `${def.name}: ${p.cfg.action}` }],
-      duration_ms: Math.round(out.ms * 1000) / 1000,
+      rule_provenance: out.result.provenance ?? (eff === "allow" && raw === "allow" ? NO_PROVENANCE : [{ level: "builtin", source: `preset:${policy.pipeline.preset}`, detail: `${def.name}: ${p.cfg.action}` }]),
     };
+    // per-step timings live in StepTimings (p50/p99 for /metrics and the bench); the row keeps
+    // a step's duration where it explains something: a decision other than a plain allow
+    if (eff !== "allow" || out.error) frag.duration_ms = Math.round(out.ms * 1000) / 1000;
     phaseFrags.push(frag);
     fragments.push(frag);
     if (eff === "redact") modified = true;
@@ -270,6 +284,27 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
           }
         }
         if (denied) break;
+      } else if (p.def?.ledger?.(ctx, phase)) {
+        // adjacent ledger steps: one batched write transaction (atomic check-and-update)
+        const group: Planned[] = [];
+        while (i < steps.length && (steps[i] as Planned).def?.ledger?.(ctx, phase)) group.push(steps[i++] as Planned);
+        let denied: boolean;
+        let current = group[0] as Planned;
+        try {
+          denied = await ledgerTxn(deps.db, () => {
+            for (const g of group) {
+              current = g;
+              const snap = snapshot(ctx);
+              const out = exec(g, phase);
+              const sync: Outcome = isThenable(out) ? { result: { decision: "deny" }, error: `step ${g.cfg.name} is a ledger step but returned a promise; denied (fail closed)`, ms: 0 } : out;
+              if (settle(g, sync, snap, phaseFrags)) return true;
+            }
+            return false;
+          });
+        } catch (e) {
+          denied = settle(current, { result: { decision: "deny" }, error: `step ${current.cfg.name}: the shared-counter transaction failed (${(e as Error)?.message ?? String(e)}); denied (fail closed)`, ms: 0 }, undefined, phaseFrags);
+        }
+        if (denied) break;
       } else {
         i++;
         const snap = snapshot(ctx);
@@ -300,7 +335,7 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
         decision: out.error ? "log" : out.result.decision,
         evidence: { ...(out.result.evidence ?? {}), ...(out.error ? { error: out.error } : {}) },
         compiled_policy_aspect: p.def.aspect,
-        rule_provenance: [{ level: "builtin", source: `preset:${policy.pipeline.preset}`, detail: `${p.def.name}: ${p.cfg.action}` }],
+        rule_provenance: out.error ? [{ level: "builtin", source: `preset:${policy.pipeline.preset}`, detail: `${p.def.name}: ${p.cfg.action}` }] : NO_PROVENANCE,
       });
     }
     const decision: AuditDecision = deniedBy ? "deny" : modified ? "redact" : fragments.some((f) => f.decision === "notify") ? "notify" : "allow";

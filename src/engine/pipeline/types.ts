@@ -129,6 +129,11 @@ export interface StepDef {
   hard?: boolean;
   /** Runs before the other steps of its phase whatever the policy's order (e.g. pii_restore, so tool rules see real values). */
   first?: boolean;
+  /**
+   * The step checks-and-updates shared counters (synchronously) for this call: the runner runs
+   * it, with the adjacent ledger steps, inside one batched write transaction (../batch.ts).
+   */
+  ledger?: (ctx: CallContext, phase: Phase) => boolean;
   run(ctx: CallContext, env: StepEnv): StepResult | Promise<StepResult>;
 }
 

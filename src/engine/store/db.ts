@@ -25,9 +25,69 @@ export interface Db {
   readonly engine: "bun:sqlite" | "better-sqlite3";
   prepare<Row = Record<string, unknown>>(sql: string): Statement<Row>;
   exec(sql: string): void;
-  /** Runs fn in a transaction (BEGIN IMMEDIATE); rolls back if it throws. */
+  /**
+   * Runs fn in a transaction (BEGIN IMMEDIATE); rolls back if it throws. Inside another
+   * transaction it runs under a SAVEPOINT: a throw undoes only fn's writes.
+   */
   transaction<T>(fn: () => T): T;
+  /** True while a transaction is open on this connection. */
+  readonly inTransaction: boolean;
+  /** Run fn just before close() (e.g. flush write-behind state); errors are swallowed. */
+  onClose(fn: () => void): void;
   close(): void;
+}
+
+/**
+ * BEGIN IMMEDIATE … COMMIT with cached statements. The engines' own transaction() helpers build
+ * a wrapper function per call, which is measurable on the governed-call hot path.
+ */
+function txRunner(run: (sql: string) => void, inTx: () => boolean) {
+  let depth = 0;
+  return <T>(fn: () => T): T => {
+    if (inTx()) {
+      const sp = `tp_sp${++depth}`;
+      run(`SAVEPOINT ${sp}`);
+      try {
+        const r = fn();
+        run(`RELEASE ${sp}`);
+        return r;
+      } catch (e) {
+        run(`ROLLBACK TO ${sp}`);
+        run(`RELEASE ${sp}`);
+        throw e;
+      } finally {
+        depth--;
+      }
+    }
+    run("BEGIN IMMEDIATE");
+    try {
+      const r = fn();
+      run("COMMIT");
+      return r;
+    } catch (e) {
+      if (inTx()) run("ROLLBACK");
+      throw e;
+    }
+  };
+}
+
+function closer(close: () => void) {
+  const hooks: Array<() => void> = [];
+  return {
+    onClose: (fn: () => void) => {
+      hooks.push(fn);
+    },
+    close: () => {
+      for (const fn of hooks.splice(0)) {
+        try {
+          fn();
+        } catch {
+          /* closing must not fail because a hook did */
+        }
+      }
+      close();
+    },
+  };
 }
 
 export interface OpenOptions {
@@ -62,6 +122,11 @@ function openBun(path: string, opts: OpenOptions): Db {
     }
     return s;
   };
+  const c = closer(() => {
+    for (const s of cache.values()) s.finalize();
+    cache.clear();
+    raw.close();
+  });
   return {
     path,
     engine: "bun:sqlite",
@@ -77,12 +142,12 @@ function openBun(path: string, opts: OpenOptions): Db {
       };
     },
     exec: (sql) => raw.exec(sql),
-    transaction: <T>(fn: () => T) => raw.transaction(fn).immediate() as T,
-    close: () => {
-      for (const s of cache.values()) s.finalize();
-      cache.clear();
-      raw.close();
+    transaction: txRunner((sql) => prep(sql).run(), () => raw.inTransaction),
+    get inTransaction() {
+      return raw.inTransaction;
     },
+    onClose: c.onClose,
+    close: c.close,
   };
 }
 
@@ -108,6 +173,10 @@ function openNode(path: string, opts: OpenOptions): Db {
     }
     return p.map((v) => (typeof v === "boolean" ? (v ? 1 : 0) : v));
   };
+  const c = closer(() => {
+    cache.clear();
+    raw.close();
+  });
   return {
     path,
     engine: "better-sqlite3",
@@ -126,10 +195,11 @@ function openNode(path: string, opts: OpenOptions): Db {
     exec: (sql) => {
       raw.exec(sql);
     },
-    transaction: <T>(fn: () => T) => raw.transaction(fn).immediate() as T,
-    close: () => {
-      cache.clear();
-      raw.close();
+    transaction: txRunner((sql) => prep(sql).run(), () => raw.inTransaction),
+    get inTransaction() {
+      return raw.inTransaction;
     },
+    onClose: c.onClose,
+    close: c.close,
   };
 }

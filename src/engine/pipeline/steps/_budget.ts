@@ -53,9 +53,10 @@ export function runBudget(spec: BudgetSpec, ctx: CallContext, env: StepEnv): Ste
   if (!res) return { decision: "allow", evidence: { reconciled: false } };
   // No usage reported: keep the estimate (never under-count).
   const actual = spec.actual(ctx) ?? res.amount;
-  const { used } = reconcile(env.db, res, actual, now);
+  // write-behind: applied by this process's next ledger transaction (or within a few ms)
+  reconcile(env.db, res, actual, now);
   delete ctx.flags[slot];
-  return { decision: "allow", evidence: { key: res.key, limit, reserved: round(res.amount), actual: round(actual), used: round(used) } };
+  return { decision: "allow", evidence: { key: res.key, limit, reserved: round(res.amount), actual: round(actual) } };
 }
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6;

@@ -56,7 +56,8 @@ export interface ToolHit {
  * `removed`, the gateway drops it) and the response goes on; an MCP / hook call denies the call.
  */
 export function toolVerdict(name: string, env: StepEnv, hits: ToolHit[], checked: number): StepResult {
-  if (hits.length === 0) return { decision: "allow", evidence: { tools_checked: checked } };
+  // nothing in scope: an empty evidence (meta.tools lists the call's tools)
+  if (hits.length === 0) return { decision: "allow", evidence: checked ? { tools_checked: checked } : {} };
   const evidence = {
     tools_checked: checked,
     violations: hits.map((h) => ({ tool: h.call.name, ...(h.call.server ? { server: h.call.server } : {}), origin: h.call.origin, reason: h.reason, ...(h.detail ?? {}) })),

@@ -14,6 +14,7 @@ const step: StepDef = {
   phase: "before_call",
   phases: ["before_call", "after_call"],
   aspect: "budget",
+  ledger: (ctx, phase) => phase === "before_call" && isModelCall(ctx),
   run(ctx, env) {
     if (env.phase === "before_call" && isModelCall(ctx) && isLockdown(env) && !priceOf(ctx.model).known)
       return { decision: "deny", reason: `model "${ctx.model ?? "unknown"}" has no known price; lockdown denies unpriced models`, evidence: { model: ctx.model ?? null } };

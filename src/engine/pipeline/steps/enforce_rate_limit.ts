@@ -7,6 +7,7 @@ const step: StepDef = {
   name: "enforce_rate_limit",
   phase: "before_call",
   aspect: "budget",
+  ledger: () => true,
   run(ctx, env) {
     const c = env.step.config ?? {};
     const limit = typeof c.requests_per_minute === "number" ? c.requests_per_minute : env.policy.budget.requests_per_minute;

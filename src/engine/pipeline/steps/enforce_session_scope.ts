@@ -11,6 +11,8 @@ const step: StepDef = {
   phase: "before_call",
   aspect: "identity",
   hard: true,
+  // reads the session's owner and records a new session: in the batched ledger transaction
+  ledger: () => true,
   run(ctx, env) {
     const p = env.policy;
     if (p.agent !== ctx.agent && p.identity.agent_id !== ctx.agent)

@@ -4,7 +4,7 @@
  * — cannot overspend; after the call the reservation is replaced by the real usage.
  */
 import type { StepDef } from "../types.ts";
-import { estimateTokens, runBudget } from "./_budget.ts";
+import { estimateTokens, isModelCall, runBudget } from "./_budget.ts";
 import { dayKey } from "./_ledger.ts";
 
 const step: StepDef = {
@@ -12,6 +12,8 @@ const step: StepDef = {
   phase: "before_call",
   phases: ["before_call", "after_call"],
   aspect: "budget",
+  // the reservation is atomic (batched ledger transaction); the reconcile after is write-behind
+  ledger: (ctx, phase) => phase === "before_call" && isModelCall(ctx),
   run: (ctx, env) =>
     runBudget(
       {

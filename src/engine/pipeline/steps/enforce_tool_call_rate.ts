@@ -8,11 +8,13 @@ const step: StepDef = {
   phase: "before_call",
   phases: ["before_call", "after_call"],
   aspect: "budget",
+  ledger: (ctx, phase) => toolsInScope(ctx, phase).length > 0,
   run(ctx, env) {
     const c = env.step.config ?? {};
     const limit = typeof c.tool_calls_per_minute === "number" ? c.tool_calls_per_minute : env.policy.budget.tool_calls_per_minute;
     const calls = toolsInScope(ctx, env.phase);
-    if (limit === null || limit === undefined || calls.length === 0) return { decision: "allow", evidence: { limit: limit ?? "none", tools_checked: calls.length } };
+    if (calls.length === 0) return { decision: "allow", evidence: {} };
+    if (limit === null || limit === undefined) return { decision: "allow", evidence: { limit: "none", tools_checked: calls.length } };
     const windowMs = num(c.window_s, 60) * 1000;
     const r = hitRate(env.db, `tpm:agent=${ctx.agent}`, limit, windowMs, env.now(), calls.length);
     if (r.ok) return { decision: "allow", evidence: { limit, count: r.count, tools_checked: calls.length } };

@@ -8,6 +8,7 @@
  */
 import { homedir } from "node:os";
 import { posix } from "node:path";
+import type { CompiledPolicyPayload } from "../../policy/types.ts";
 import type { StepDef } from "../types.ts";
 import { globMatch, strs, toolVerdict, toolsInScope, walkStrings, type ToolHit } from "./_util.ts";
 
@@ -75,23 +76,39 @@ export function zoneMatch(zone: string, path: string): boolean {
   return globMatch(`${base}/**`, path, { path: true }) || globMatch(base, path, { path: true });
 }
 
+type Zones = { zones: Array<{ zone: string; expanded: string }>; anywhere: Array<{ zone: string; leaf: string }> };
+const zoneCache = new WeakMap<object, { key: string; z: Zones }>();
+
+/** The policy's zones, normalised once per Compiled Policy step config (and home / cwd). */
+function zonesFor(policy: CompiledPolicyPayload, c: Record<string, unknown>, norm: { home: string; cwd: string }): Zones {
+  const key = `${norm.home}\u0000${norm.cwd}`;
+  const hit = zoneCache.get(c);
+  if (hit && hit.key === key && zoneCache.get(policy) === hit) return hit.z;
+  const zonesRaw = [...policy.tools.forbidden_zones, ...policy.filesystem.deny_paths, ...strs(c.zones), ...(c.include_defaults === false ? [] : DEFAULT_ZONES)];
+  // "**/x" means "x anywhere": never anchor it to the working directory (an MCP server's paths
+  // live under its own roots, not ours). Other relative zones are relative to the workspace.
+  const zones = [...new Set(zonesRaw)].map((z) => ({ zone: z, expanded: z.startsWith("**/") ? `/${z}` : (normalizePath(z, norm) ?? z) }));
+  const anywhere = zones.filter((z) => z.zone.startsWith("**/")).map((z) => ({ zone: z.zone, leaf: z.zone.slice(3) }));
+  const entry = { key, z: { zones, anywhere } };
+  zoneCache.set(c, entry);
+  zoneCache.set(policy, entry);
+  return entry.z;
+}
+
 const step: StepDef = {
   name: "forbidden_zones",
   phase: "before_call",
   phases: ["before_call", "after_call"],
   aspect: "filesystem",
   run(ctx, env) {
+    const calls = toolsInScope(ctx, env.phase);
+    if (calls.length === 0) return { decision: "allow", evidence: {} };
     const c = env.step.config ?? {};
     const home = process.env.HOME || homedir();
     const ws = env.policy.filesystem.workspace;
     const cwd = typeof c.cwd === "string" ? c.cwd : !ws || ws.includes("${") ? process.cwd() : ws;
     const norm = { home, cwd };
-    const zonesRaw = [...env.policy.tools.forbidden_zones, ...env.policy.filesystem.deny_paths, ...strs(c.zones), ...(c.include_defaults === false ? [] : DEFAULT_ZONES)];
-    // "**/x" means "x anywhere": never anchor it to the working directory (an MCP server's paths
-    // live under its own roots, not ours). Other relative zones are relative to the workspace.
-    const zones = [...new Set(zonesRaw)].map((z) => ({ zone: z, expanded: z.startsWith("**/") ? `/${z}` : (normalizePath(z, norm) ?? z) }));
-    const anywhere = zones.filter((z) => z.zone.startsWith("**/")).map((z) => ({ zone: z.zone, leaf: z.zone.slice(3) }));
-    const calls = toolsInScope(ctx, env.phase);
+    const { zones, anywhere } = zonesFor(env.policy, c, norm);
     const hits: ToolHit[] = [];
     for (const call of calls) {
       let hit: ToolHit | undefined;

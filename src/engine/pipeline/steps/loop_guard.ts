@@ -14,6 +14,7 @@ const step: StepDef = {
   phase: "before_call",
   phases: ["before_call", "after_call"],
   aspect: "tools",
+  ledger: (ctx, phase) => toolsInScope(ctx, phase).length > 0,
   run(ctx, env) {
     const killed = isSessionKilled(env.db, ctx.session_id);
     if (killed) {
@@ -30,7 +31,7 @@ const step: StepDef = {
       const r = hitRate(env.db, `loop:sess=${ctx.session_id}:fp=${fp}`, max, windowMs, env.now());
       if (!r.ok) hits.push({ call, reason: `tool "${call.name}" called with the same arguments ${r.count + 1} times in ${windowMs / 1000} s (limit ${max}): loop`, detail: { fingerprint: fp, repeats: r.count + 1 } });
     }
-    if (hits.length === 0) return { decision: "allow", evidence: { tools_checked: calls.length } };
+    if (hits.length === 0) return { decision: "allow", evidence: calls.length ? { tools_checked: calls.length } : {} };
     const mode = env.policy.pipeline.mode;
     if (env.action === "block" && (mode === "enforce" || mode === "lockdown")) {
       killSession(env.db, ctx.session_id, ctx.agent, `loop_guard: ${hits[0]?.call.name} repeated`, env.now());

@@ -41,4 +41,18 @@ CREATE TABLE tool_pins (
   PRIMARY KEY (server, tool)
 );`,
   },
+  {
+    version: 2,
+    name: "bucketed_rate_counters",
+    // Sliding windows as per-key counters in time buckets (window/60 wide): a check sums at
+    // most ~61 rows instead of counting one row per event in the window (O(rate × window)).
+    sql: `
+CREATE TABLE pipeline_rate (
+  key    TEXT NOT NULL,          -- e.g. rpm:agent=mailer|60000, loop:sess=s1:fp=ab12|300000
+  bucket INTEGER NOT NULL,       -- floor(ts / bucket_ms)
+  n      INTEGER NOT NULL,
+  PRIMARY KEY (key, bucket)
+) WITHOUT ROWID;
+DROP TABLE pipeline_events;`,
+  },
 ];
