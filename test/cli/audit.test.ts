@@ -30,7 +30,11 @@ test("audit tail / verify / export / erase from the CLI, and verify catches tamp
 
   const ok = tappass(["audit", "verify", "--json"], { home });
   expect(ok.code).toBe(0);
-  expect(ok.json).toMatchObject({ ok: true, rows: 30 });
+  expect(ok.json).toMatchObject({ ok: true, rows: 30, mode: "fast" });
+  const full = tappass(["audit", "verify", "--full", "--json"], { home });
+  expect(full.code).toBe(0);
+  expect(full.json).toMatchObject({ ok: true, rows: 30, mode: "full" });
+  expect(full.json.signatures_checked).toBeGreaterThanOrEqual(30);
 
   const jwks = join(home, "jwks.json");
   writeFileSync(jwks, tappass(["keys", "export", "--jwks"], { home }).stdout);
@@ -56,6 +60,9 @@ test("audit tail / verify / export / erase from the CLI, and verify catches tamp
   const bad = tappass(["audit", "verify", "--db", join(home, "state.db"), "--pubkey", jwks, "--json"], { home });
   expect(bad.code).toBe(1);
   expect(bad.json).toMatchObject({ ok: false, first_bad_seq: 12, reason: expect.any(String) });
+  const badFull = tappass(["audit", "verify", "--db", join(home, "state.db"), "--pubkey", jwks, "--full", "--json"], { home });
+  expect(badFull.code).toBe(1);
+  expect(badFull.json).toMatchObject({ ok: false, first_bad_seq: 12, reason: bad.json.reason });
   const human = tappass(["audit", "verify"], { home });
   expect(human.code).toBe(1);
   expect(human.stdout).toContain("BROKEN at seq 12");

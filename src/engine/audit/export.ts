@@ -1,6 +1,7 @@
 /**
  * Export formats: jsonl (the rows as stored + a signed checkpoint line; `audit verify --file`
- * checks it offline), OCSF 1.1 API Activity events, and ArcSight CEF lines for SIEMs.
+ * checks it offline; a slice that starts mid-chain gives its first row the previous row's
+ * signature as `prev_signature`, which that row's v2 hash covers), OCSF 1.1 API Activity events, and ArcSight CEF lines for SIEMs.
  */
 import type { Keys } from "../crypto/keys.ts";
 import type { Db } from "../store/db.ts";
@@ -22,10 +23,15 @@ export function* exportLines(db: Db, keys: Keys, opts: { format: ExportFormat; s
   try {
     for (const r of iterateDbRows(db, { since: opts.since })) {
       const row = fromDbRow(r);
-      if (first === null) first = row.seq;
+      let prevSignature: string | undefined;
+      if (first === null) {
+        first = row.seq;
+        // A slice that starts mid-chain: a v2 row's hash covers the previous row's signature.
+        if (row.seq > 1) prevSignature = db.prepare<{ signature: string }>("SELECT signature FROM audit_log WHERE seq = ?").get(row.seq - 1)?.signature;
+      }
       last = row;
       count++;
-      if (opts.format === "jsonl") yield JSON.stringify(jsonlRow(row));
+      if (opts.format === "jsonl") yield JSON.stringify(prevSignature === undefined ? jsonlRow(row) : { ...jsonlRow(row), prev_signature: prevSignature });
       else if (opts.format === "ocsf") yield JSON.stringify(toOcsf(row));
       else yield toCef(row);
     }

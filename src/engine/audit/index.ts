@@ -7,7 +7,7 @@
  */
 export { openAuditLog, writeBatch, type AuditLog, type AuditLogOptions } from "./store.ts";
 export { readRows, tailRows, readHead, lastSeq, iterateDbRows, fromDbRow, type ReadFilter } from "./read.ts";
-export { verifyDb, verifyJsonl, verifyJsonlFile } from "./verify.ts";
+export { verifyDb, verifyDbAsync, verifyJsonl, verifyJsonlFile, type VerifyOptions } from "./verify.ts";
 export { exportLines, toCef, toOcsf, EXPORT_FORMATS, type ExportFormat } from "./export.ts";
 export { eraseTrace } from "./erase.ts";
 export { makeSigner, makeVerifier, type Signer, type Verifier } from "./signer.ts";

@@ -8,7 +8,7 @@
 import type { Keys } from "../crypto/keys.ts";
 import { internalError } from "../errors.ts";
 import type { Db } from "../store/db.ts";
-import { GENESIS_HASH, contentOf, headSigningBytes, headerOf, rowHash, rowSigningBytes, sha256hex } from "./chain.ts";
+import { GENESIS_HASH, ROW_VERSION, contentOf, headSigningBytes, headerText, rowHashOf, sha256hex } from "./chain.ts";
 import { makeSigner, type Signer } from "./signer.ts";
 import type { AuditRow, AuditRowInput } from "./types.ts";
 
@@ -123,25 +123,40 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
 
 const INSERT = `INSERT INTO audit_log (seq, ts, trace_id, session_id, agent_id, sandbox_id, policy_version, surface, decision,
   content, content_digest, erased, prev_hash, row_hash, kid, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`;
+const TAIL = "SELECT seq, row_hash, signature FROM audit_log ORDER BY seq DESC LIMIT 1";
+const HEAD =
+  "INSERT INTO audit_head (id, seq, row_hash, kid, signature) VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, row_hash = excluded.row_hash, kid = excluded.kid, signature = excluded.signature";
 
-/** One transaction: read the tail, chain + sign + insert every row, move the signed head. */
+/**
+ * One transaction: read the tail, chain + sign + insert every row (format v2: each row's hash
+ * also covers the previous row's signature), move the signed head. The content is serialised
+ * and digested before the write lock is taken.
+ */
 export function writeBatch(db: Db, signer: Signer, inputs: AuditRowInput[]): AuditRow[] {
-  const prepared = inputs.map((input) => {
-    const content = contentOf(input);
-    return { input, content, digest: sha256hex(content), ts: input.ts ?? new Date().toISOString() };
-  });
+  const n = inputs.length;
+  const contents: string[] = new Array(n);
+  const digests: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = contentOf(inputs[i] as AuditRowInput);
+    contents[i] = c;
+    digests[i] = sha256hex(c);
+  }
+  const now = new Date().toISOString();
+  const kid = signer.kid;
   return db.transaction(() => {
-    const tail = db.prepare<{ seq: number; row_hash: string }>("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1").get();
+    const tail = db.prepare<{ seq: number; row_hash: string; signature: string }>(TAIL).get();
     let seq = tail?.seq ?? 0;
     let prev = tail?.row_hash ?? GENESIS_HASH;
+    let prevSig = tail?.signature ?? "";
     const ins = db.prepare(INSERT);
-    const out: AuditRow[] = [];
-    for (const p of prepared) {
+    const out: AuditRow[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const i = inputs[k] as AuditRowInput;
+      const digest = digests[k] as string;
       seq++;
-      const i = p.input;
       const base = {
         seq,
-        ts: p.ts,
+        ts: i.ts ?? now,
         trace_id: i.trace_id,
         session_id: i.session_id ?? null,
         agent_id: i.agent_id ?? null,
@@ -149,19 +164,17 @@ export function writeBatch(db: Db, signer: Signer, inputs: AuditRowInput[]): Aud
         policy_version: i.policy_version ?? null,
         surface: i.surface,
         decision: i.decision,
-        kid: signer.kid,
+        kid,
       };
-      const hash = rowHash(prev, headerOf(base), p.digest);
-      const signature = signer.sign(rowSigningBytes(hash));
+      const hash = rowHashOf(prev, headerText(base, ROW_VERSION), digest, prevSig);
+      const signature = signer.sign(Buffer.from(hash, "hex"));
       ins.run(seq, base.ts, base.trace_id, base.session_id, base.agent_id, base.sandbox_id, base.policy_version, base.surface, base.decision,
-        p.content, p.digest, prev, hash, signer.kid, signature);
-      out.push({ ...base, step_decisions: i.step_decisions, meta: i.meta, content_digest: p.digest, prev_hash: prev, row_hash: hash, signature });
+        contents[k] as string, digest, prev, hash, kid, signature);
+      out[k] = { ...base, step_decisions: i.step_decisions, meta: i.meta, content_digest: digest, prev_hash: prev, row_hash: hash, signature };
       prev = hash;
+      prevSig = signature;
     }
-    const headSig = signer.sign(headSigningBytes(seq, prev));
-    db.prepare(
-      "INSERT INTO audit_head (id, seq, row_hash, kid, signature) VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, row_hash = excluded.row_hash, kid = excluded.kid, signature = excluded.signature",
-    ).run(seq, prev, signer.kid, headSig);
+    db.prepare(HEAD).run(seq, prev, kid, signer.sign(headSigningBytes(seq, prev)));
     return out;
   });
 }

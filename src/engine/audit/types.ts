@@ -44,7 +44,7 @@ export interface AuditRow extends Omit<AuditRowInput, "ts"> {
 
 /** The hashed header: everything but the content (which enters through its digest). */
 export interface AuditHeader {
-  v: 1;
+  v: 1 | 2;
   seq: number;
   ts: string;
   trace_id: string;
@@ -68,4 +68,11 @@ export interface VerifyResult {
   reason?: string;
   /** true when the first row's prev_hash was taken on trust (an export that starts mid-chain). */
   anchored?: boolean;
+  /**
+   * "fast": every row's hash and link, the Ed25519 signature that ends the (signature-covering)
+   * chain and any signature the chain does not cover; "full": every row's signature too.
+   */
+  mode?: "fast" | "full";
+  /** Ed25519 verifications done for rows and tombstones (the head/checkpoint not counted). */
+  signatures_checked?: number;
 }
