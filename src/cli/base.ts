@@ -8,7 +8,8 @@
  *    (e.g. `audit verify` finding a broken chain).
  */
 import { Command, Flags } from "@oclif/core";
-import { TapPassError, asTapPassError, usageError, type ExitCode } from "../engine/errors.ts";
+import type { ExitCode } from "../engine/errors.ts";
+import { reportError } from "./report.ts";
 
 export class ExitSignal extends Error {
   constructor(readonly exitCode: ExitCode) {
@@ -58,21 +59,8 @@ export abstract class BaseCommand extends Command {
       process.exitCode = err.exitCode;
       return;
     }
-    const e = toTapPassError(err);
-    process.stderr.write(`${e.describe()}\n`);
-    if (this.jsonMode) process.stdout.write(`${JSON.stringify(e.toJSON())}\n`);
-    if (e.exitCode === 4 && process.env.TAPPASS_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
-    process.exitCode = e.exitCode;
+    reportError(err, this.jsonMode);
   }
 }
 
-/** oclif's own parse errors (unknown flag, missing arg) are usage errors: exit 2. */
-export function toTapPassError(err: unknown): TapPassError {
-  if (err instanceof TapPassError) return err;
-  const e = err as Error & { oclif?: { exit?: number }; code?: string };
-  const name = e?.constructor?.name ?? "";
-  if (/(Parse|Flag|Arg|Validation|Nonexistent|Required|Unexpected|FailedFlagValidation|CLIParse)Error/.test(name) || e?.oclif?.exit === 2) {
-    return usageError(e.message.split("\n")[0] ?? "bad usage", { hint: "see --help" });
-  }
-  return asTapPassError(err);
-}
+export { toTapPassError } from "./report.ts";

@@ -22,6 +22,12 @@ async function main(): Promise<void> {
     await execStep(args.slice(1));
     return;
   }
+  // Fast path: `exec [FLAGS…] -- COMMAND…` is on every governed run's critical path; it skips
+  // oclif's Config.load (exec-fast.ts falls back to oclif for any other shape).
+  if (args[0] === "exec") {
+    const { tryFastExec } = await import("./exec-fast.ts");
+    if (await tryFastExec(args.slice(1))) return;
+  }
   const [{ Config, Plugin, flush, run }, { COMMANDS, TOPICS }, { toTapPassError }, { commandsFor, personaArgv, personaOf }, { invokedName }] =
     await Promise.all([import("@oclif/core"), import("../commands/index.ts"), import("./base.ts"), import("./persona.ts"), import("./self.ts")]);
   const invoked = invokedName();

@@ -12,13 +12,15 @@ export default class InternalExec extends BaseCommand {
   static override description = "Confine and execve a command inside the sandbox (internal step of `exec`).";
   static override flags = {
     spec: Flags.string({ description: "sandbox spec file written by exec" }),
+    "spec-fd": Flags.integer({ description: "read the sandbox spec from this file descriptor (until EOF)" }),
     bridge: Flags.string({ description: "serve the in-namespace bridge for these listeners (JSON)" }),
   };
 
   async run(): Promise<void> {
     // Raw argv on purpose: everything after "--" is the command, untouched.
     const { execStep } = await import("../sandbox/entry.ts");
-    if (this.argv.includes("--bridge")) globalThis.__tappassKeepAlive = true;
+    const dd = this.argv.indexOf("--");
+    if ((dd === -1 ? this.argv : this.argv.slice(0, dd)).includes("--bridge")) globalThis.__tappassKeepAlive = true;
     await execStep(this.argv);
   }
 }

@@ -1,5 +1,6 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../cli/base.ts";
+import type { ExecFlags } from "../cli/exec-fast.ts";
 
 export default class Exec extends BaseCommand {
   static override description =
@@ -10,6 +11,7 @@ export default class Exec extends BaseCommand {
     "<%= config.bin %> exec --no-kernel -- ./my-agent.sh",
   ];
   static override strict = false;
+  // The same flags are parsed without oclif by src/cli/exec-fast.ts (keep the two in step).
   static override flags = {
     agent: Flags.string({ description: "agent whose policy governs the run (default: the install's local agent, under the org baseline)" }),
     "no-kernel": Flags.boolean({ default: false, description: "run without the kernel ring (Landlock, seccomp, network namespace); recorded as unconfined" }),
@@ -22,21 +24,9 @@ export default class Exec extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Exec);
-    const [{ runExec }, { renderSummary }] = await Promise.all([import("../engine/exec/session.ts"), import("../engine/exec/summary.ts")]);
+    const { execCommand } = await import("../cli/exec-fast.ts");
+    const f = flags as unknown as Omit<ExecFlags, "json">;
     const command = (argv as string[]).filter((a, i) => !(i === 0 && a === "--"));
-    const r = await runExec({
-      agent: flags.agent,
-      argv: command,
-      noKernel: flags["no-kernel"],
-      mcpConfig: flags["mcp-config"],
-      upstreams: {
-        anthropic: flags["upstream-anthropic"] ?? process.env.TAPPASS_UPSTREAM_ANTHROPIC,
-        openai: flags["upstream-openai"] ?? process.env.TAPPASS_UPSTREAM_OPENAI,
-      },
-      log: (l) => this.note(l),
-    });
-    if (flags.summary) await Bun.write(flags.summary, `${JSON.stringify(r, null, 2)}\n`);
-    if (!flags.quiet) process.stderr.write(renderSummary(r));
-    process.exitCode = r.exit_code;
+    await execCommand({ ...f, json: this.jsonMode }, command);
   }
 }

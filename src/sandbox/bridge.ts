@@ -52,18 +52,41 @@ export async function startBridge(listeners: BridgeListener[]): Promise<Server[]
 
 export { egressSocket, portSocket } from "./paths.ts";
 
-/** On the host: one unix socket per bridged port, forwarding to 127.0.0.1:port. */
-export async function startPortForwarders(sockDir: string, ports: number[]): Promise<{ close(): Promise<void> }> {
+/**
+ * Where a bridged port leads on the host: the loopback port to connect to, resolved per
+ * connection (a server that starts lazily — the gateway, the hook governor — resolves once it
+ * listens; a rejection drops the connection, so nothing passes ungoverned).
+ */
+export type ForwardTarget = () => number | Promise<number>;
+
+/**
+ * On the host: one unix socket per bridged port, forwarding to 127.0.0.1:target(). Without a
+ * target a port forwards to the same port number on the host.
+ */
+export async function startPortForwarders(sockDir: string, ports: number[], targets: Record<number, ForwardTarget> = {}): Promise<{ close(): Promise<void> }> {
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
   for (const port of ports) {
     const path = portSocket(sockDir, port);
+    const target = targets[port];
     rmSync(path, { force: true });
     const s = createServer((c) => {
-      const up = connect({ port, host: "127.0.0.1" });
       sockets.add(c);
       c.on("close", () => sockets.delete(c));
-      splice(c, up);
+      if (!target) {
+        splice(c, connect({ port, host: "127.0.0.1" }));
+        return;
+      }
+      c.pause();
+      c.on("error", () => c.destroy());
+      Promise.resolve()
+        .then(target)
+        .then(
+          (to) => {
+            if (!c.destroyed) splice(c, connect({ port: to, host: "127.0.0.1" }));
+          },
+          () => c.destroy(),
+        );
     });
     await new Promise<void>((res, rej) => {
       s.once("error", rej);

@@ -4,18 +4,23 @@
  *   assertKernelRing(probe)             refuse, with a message, when it cannot
  *   spawnConfined(spec, argv, opts)     run a command under netns + bridge + __exec
  *
- * spawnConfined on the host: starts the egress proxy and the gateway/broker forwarders on unix
- * sockets in a private directory, writes the spec there, and starts
- *   bwrap <namespaces, mounts, masks> -- tappass __exec --spec FILE -- argv…
- * whose __exec step starts the bridge, restricts itself and execve's argv (inner.ts).
+ * spawnConfined on the host starts
+ *   bwrap <namespaces, mounts, masks> -- tappass __exec --spec-fd 3 -- argv…
+ * first — the mounts only need the spec's filesystem part — and, while bwrap and the __exec
+ * step's runtime start, starts the egress proxy and the gateway/broker forwarders on unix sockets
+ * in a private directory, computes the late part of the spec (the agent's env: token, URLs) and
+ * writes the whole spec to the step's fd 3. The step blocks on that fd, then starts the bridge,
+ * restricts itself and execve's argv (inner.ts); if the spec never comes (the governor failed),
+ * it refuses to run anything.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdtempSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { selfCommand } from "../cli/self.ts";
 import { inputError } from "../engine/errors.ts";
 import { startEgressProxy, type EgressEvent, type EgressPolicy } from "./egress-proxy.ts";
-import { egressSocket, startPortForwarders } from "./bridge.ts";
+import { egressSocket, type ForwardTarget, startPortForwarders } from "./bridge.ts";
+import { debugSpan } from "./debug.ts";
 import { landlockAbi } from "./landlock.ts";
 import { bwrapArgs, findBwrap, userNamespacesAvailable } from "./netns.ts";
 import { seccompAvailable } from "./seccomp.ts";
@@ -93,6 +98,20 @@ export interface SpawnConfinedOptions {
   egressPorts?: number[];
   /** Add HTTP(S)_PROXY variables pointing at the proxy to the agent's env (default true). */
   setProxyEnv?: boolean;
+  /**
+   * Where each bridged port leads on the host (default: the same port number). A target may
+   * resolve late — the port's server starting on first use.
+   */
+  forward?: Record<number, ForwardTarget>;
+  /**
+   * The late part of the spec, computed after the sandbox process has been started (so the work
+   * overlaps bwrap's and the __exec step's start-up): the agent's env, which replaces spec.env,
+   * and more host ports to bridge on the same numbers. If it throws, the sandbox is killed
+   * before anything runs and spawnConfined rethrows.
+   */
+  late?: () => Promise<{ env: Record<string, string>; ports?: number[] }>;
+  /** A probe already made by the caller (skips probing again). */
+  probe?: KernelProbe;
 }
 
 export interface ConfinedResult {
@@ -118,7 +137,7 @@ export interface ConfinedProcess {
 /** Run `argv` confined by `spec`. Throws (never runs unconfined) when the ring is unavailable. */
 export async function spawnConfined(spec: SandboxSpec, argv: string[], opts: SpawnConfinedOptions = {}): Promise<ConfinedProcess> {
   if (argv.length === 0) throw inputError("usage_error", "no command to run");
-  const probe = probeKernel();
+  const probe = opts.probe ?? probeKernel();
   assertKernelRing(probe);
   const bwrap = probe.bwrap as string;
   const t0 = performance.now();
@@ -136,53 +155,102 @@ export async function spawnConfined(spec: SandboxSpec, argv: string[], opts: Spa
     await Promise.allSettled(closers.map((c) => c()));
     rmSync(sockDir, { recursive: true, force: true });
   };
+  const inner: InnerSpec = {
+    ...spec,
+    fs: { ...spec.fs, deny: [...new Set([...spec.fs.deny, ...DEFAULT_DENY.flatMap((p) => expandGlob(p))])] },
+    connect_tcp_ports: [...new Set([...spec.connect_tcp_ports, spec.egress.proxy_port])],
+    self: innerCommand(),
+    sock_dir: sockDir,
+  };
+  let child: ReturnType<typeof Bun.spawn> | undefined;
+  let specFd: number | undefined;
   try {
-    const proxy = await startEgressProxy({
-      policy,
-      unixPath: egressSocket(sockDir),
-      resolve: opts.resolve,
-      allowPrivate: opts.allowPrivate,
-      onEvent: (e) => {
-        egress.push(e);
-        opts.onEgress?.(e);
+    // 1. The namespaces and the __exec step, which waits on fd 3 for the rest of the spec.
+    const plan = bwrapArgs(inner, { sockDir, maskFile });
+    debugSpan("spawning bwrap");
+    const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
+    child = Bun.spawn([bwrap, ...plan.args, ...inner.self, "--spec-fd", "3", "--", ...argv], {
+      stdio: [...stdio, "pipe"],
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        ...(process.env.TAPPASS_SELF ? { TAPPASS_SELF: process.env.TAPPASS_SELF } : {}),
+        ...(process.env.TAPPASS_DEBUG ? { TAPPASS_DEBUG: process.env.TAPPASS_DEBUG } : {}),
       },
     });
-    closers.push(proxy.close);
-    const fwd = await startPortForwarders(sockDir, spec.bridged_ports);
-    closers.push(fwd.close);
+    specFd = (child as unknown as { stdio: unknown[] }).stdio[3] as number;
+    if (typeof specFd !== "number") throw new Error("no spec channel to the sandbox (fd 3)");
 
-    const inner: InnerSpec = {
-      ...spec,
-      fs: { ...spec.fs, deny: [...new Set([...spec.fs.deny, ...DEFAULT_DENY.flatMap((p) => expandGlob(p))])] },
-      env: opts.setProxyEnv === false ? spec.env : { ...spec.env, ...proxyEnv(spec.egress.proxy_port) },
-      connect_tcp_ports: [...new Set([...spec.connect_tcp_ports, spec.egress.proxy_port])],
-      self: innerCommand(),
-      sock_dir: sockDir,
-    };
-    const specPath = join(sockDir, "spec.json");
-    writeFileSync(specPath, JSON.stringify(inner), { mode: 0o600 });
-    const plan = bwrapArgs(inner, { sockDir, maskFile });
-    const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
-    const child = Bun.spawn([bwrap, ...plan.args, ...inner.self, "--spec", specPath, "--", ...argv], {
-      stdio,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(process.env.TAPPASS_SELF ? { TAPPASS_SELF: process.env.TAPPASS_SELF } : {}) },
-    });
-    const exited = child.exited.then(async (code) => {
+    // 2. Meanwhile: the egress proxy, the forwarders and the late part of the spec.
+    const [proxy, fwd, late] = await Promise.allSettled([
+      startEgressProxy({
+        policy,
+        unixPath: egressSocket(sockDir),
+        resolve: opts.resolve,
+        allowPrivate: opts.allowPrivate,
+        onEvent: (e) => {
+          egress.push(e);
+          opts.onEgress?.(e);
+        },
+      }),
+      startPortForwarders(sockDir, spec.bridged_ports, opts.forward),
+      opts.late ? opts.late() : Promise.resolve({ env: spec.env }),
+    ]);
+    if (proxy.status === "fulfilled") closers.push(proxy.value.close);
+    if (fwd.status === "fulfilled") closers.push(fwd.value.close);
+    for (const r of [proxy, fwd, late]) if (r.status === "rejected") throw r.reason;
+    const { env, ports = [] } = (late as PromiseFulfilledResult<{ env: Record<string, string>; ports?: number[] }>).value;
+    const extra = ports.filter((p) => !inner.bridged_ports.includes(p));
+    if (extra.length > 0) {
+      const more = await startPortForwarders(sockDir, extra);
+      closers.push(more.close);
+      inner.bridged_ports = [...inner.bridged_ports, ...extra];
+      inner.connect_tcp_ports = [...new Set([...inner.connect_tcp_ports, ...extra])];
+    }
+    inner.env = opts.setProxyEnv === false ? env : { ...env, ...proxyEnv(spec.egress.proxy_port) };
+
+    // 3. Hand the spec over; the step restricts itself and execve's.
+    await writeAll(specFd, JSON.stringify(inner));
+    closeSync(specFd);
+    specFd = undefined;
+
+    const c = child;
+    const exited = c.exited.then(async (code) => {
+      debugSpan("sandbox process ended");
       await cleanup();
-      return { exitCode: code, signal: child.signalCode == null ? null : String(child.signalCode), egress, duration_ms: performance.now() - t0 };
+      return { exitCode: code, signal: c.signalCode == null ? null : String(c.signalCode), egress, duration_ms: performance.now() - t0 };
     });
     return {
-      pid: child.pid,
-      stdin: (child.stdin as import("bun").FileSink | null) ?? null,
-      stdout: (child.stdout as ReadableStream<Uint8Array> | null) ?? null,
-      stderr: (child.stderr as ReadableStream<Uint8Array> | null) ?? null,
+      pid: c.pid,
+      stdin: (c.stdin as import("bun").FileSink | null) ?? null,
+      stdout: (c.stdout as ReadableStream<Uint8Array> | null) ?? null,
+      stderr: (c.stderr as ReadableStream<Uint8Array> | null) ?? null,
       exited,
-      kill: (sig) => child.kill(sig),
+      kill: (sig) => c.kill(sig),
       masked: plan.masked,
     };
   } catch (e) {
+    // Fail closed: the step gets no spec (EOF), refuses to run, and is killed anyway.
+    if (specFd !== undefined) closeSync(specFd);
+    if (child) {
+      child.kill("SIGKILL");
+      await child.exited.catch(() => undefined);
+    }
     await cleanup();
     throw e;
+  }
+}
+
+/** Write all of `text` to a (possibly non-blocking) descriptor. */
+async function writeAll(fd: number, text: string): Promise<void> {
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(fd, buf, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      await new Promise((r) => setTimeout(r, 1));
+    }
   }
 }
 

@@ -15,6 +15,7 @@ import { installSeccomp } from "./seccomp.ts";
 import { execve, listenLoopbackTcp, resetSignals, setNoNewPrivs, sys, closeFd } from "./libc.ts";
 import type { SandboxSpec } from "./spec.ts";
 import type { BridgeListener } from "./bridge.ts";
+import { debugSpan } from "./debug.ts";
 import { egressSocket, isBeneath, portSocket } from "./paths.ts";
 
 /** What `spawnConfined` adds to the spec for this step. */
@@ -27,6 +28,8 @@ export interface InnerSpec extends SandboxSpec {
 
 /** Exit codes of this step (126/127 like a shell: cannot execute / not found). */
 export const INNER_FAIL = 125;
+
+const span = (what: string) => debugSpan(`__exec ${what}`);
 
 function fail(msg: string, code = INNER_FAIL): never {
   process.stderr.write(`tappass: sandbox: ${msg}\n`);
@@ -103,14 +106,29 @@ function startBridgeChild(spec: InnerSpec): void {
   for (const fd of fds) closeFd(fd);
 }
 
-/** The `__exec --spec FILE -- argv…` step. Never returns. */
-export function runInner(specPath: string, argv: string[]): never {
+/** The `__exec --spec-fd N | --spec FILE -- argv…` step. Never returns. */
+export function runInner(source: { fd: number } | { path: string }, argv: string[]): never {
   if (argv.length === 0) fail("no command given", 2);
+  span("started");
   let spec: InnerSpec;
+  let text = "";
   try {
-    spec = JSON.parse(readFileSync(specPath, "utf8")) as InnerSpec;
+    if ("fd" in source) {
+      // Blocks until the governor has written the whole spec and closed its end.
+      text = readFileSync(source.fd, "utf8");
+      closeFd(source.fd);
+    } else {
+      text = readFileSync(source.path, "utf8");
+    }
   } catch (e) {
-    fail(`cannot read the sandbox spec ${specPath}: ${(e as Error).message}`);
+    fail(`cannot read the sandbox spec: ${(e as Error).message}`);
+  }
+  span("spec received");
+  if (text.length === 0) fail("no sandbox spec received (the governor stopped before handing it over); refusing to run");
+  try {
+    spec = JSON.parse(text) as InnerSpec;
+  } catch (e) {
+    fail(`the sandbox spec is not valid JSON: ${(e as Error).message}`);
   }
   if (spec.version !== 1) fail(`unsupported sandbox spec version ${String(spec.version)}`);
   if (!landlockAbi()) fail("Landlock is not available on this kernel; refusing to run unconfined");
@@ -120,8 +138,10 @@ export function runInner(specPath: string, argv: string[]): never {
   const unmasked = unmaskedDenies(spec);
   if (unmasked.length) fail(`denied path(s) not masked by the namespace layer: ${unmasked.join(", ")}; refusing to run`);
 
+  span("checked");
   try {
     startBridgeChild(spec);
+    span("bridge started");
     setNoNewPrivs();
     restrictSelf({ paths: landlockRules(spec, exe), connect_tcp: spec.connect_tcp_ports, bind_tcp: spec.bind_tcp_ports, scope: spec.scope });
     if (process.getuid?.() === 0 && spec.uid !== undefined && spec.uid !== 0) {
@@ -130,8 +150,10 @@ export function runInner(specPath: string, argv: string[]): never {
       sys("setresgid", gid, gid, gid);
       sys("setresuid", spec.uid, spec.uid, spec.uid);
     }
+    span("landlocked");
     installSeccomp({ allow_unix_sockets: spec.allow_unix_sockets });
     resetSignals();
+    span("seccomp installed");
   } catch (e) {
     fail((e as Error).message);
   }

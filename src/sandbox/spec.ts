@@ -3,7 +3,7 @@
  * written to a file the `__exec` step reads). `specFromPolicy` derives it from the Compiled
  * Policy's filesystem and network aspects.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import type { CompiledPolicyPayload } from "../engine/policy/types.ts";
@@ -125,6 +125,17 @@ export function specFromPolicy(policy: CompiledPolicyPayload, ctx: SpecContext):
   const read_write = uniq([policyWorkspace, ...fsAspect.read_write.map(x)]).filter((p) => p !== "/tmp");
   const read_only = uniq([...RUNTIME_READ_ONLY, ...fsAspect.read_only.map(x), ...(ctx.extraReadOnly ?? [])]);
 
+  // The ring gives the agent a private, empty /tmp: the host's /tmp itself (other users' and
+  // sessions' files and sockets) can be neither its workspace nor shown to it read-only.
+  let realWorkspace = policyWorkspace;
+  try {
+    realWorkspace = realpathSync(policyWorkspace);
+  } catch {}
+  if (realWorkspace === "/tmp") {
+    throw inputError("sandbox_workspace_tmp", `the workspace is ${policyWorkspace === "/tmp" ? "/tmp" : `${policyWorkspace} (/tmp)`} itself, which the kernel ring replaces with a private, empty /tmp`, {
+      hint: "run from a directory of its own (e.g. mkdir -p /tmp/work && cd /tmp/work), or pass --no-kernel",
+    });
+  }
   for (const d of deny) {
     if (isBeneath(policyWorkspace, d)) {
       throw inputError("sandbox_workspace_denied", `the workspace ${policyWorkspace} is inside the denied path ${d}`, {

@@ -50,6 +50,20 @@ describe("sandbox spec", () => {
     ).toThrow(/inside the denied path/);
   });
 
+  test("the host's /tmp itself cannot be the workspace (the ring gives the agent a private /tmp): a clear error, exit 3", () => {
+    let err: unknown;
+    try {
+      specFromPolicy(testPayload(), { workspace: "/tmp", home: f.home });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: "sandbox_workspace_tmp", exitCode: 3 });
+    expect(String((err as Error).message)).toContain("private, empty /tmp");
+    expect((err as { hint?: string }).hint).toContain("mkdir -p /tmp/work");
+    // a directory of its own under /tmp is fine
+    expect(specFromPolicy(testPayload(), { workspace: f.ws, home: f.home }).cwd).toBe(f.ws);
+  });
+
   test("bwrap plan: masks denied dirs (000) and files, keeps the keyring read-only, binds outermost first", () => {
     const spec = specFromPolicy(
       testPayload({ filesystem: { workspace: "${cwd}", read_only: [f.home], read_write: [], deny_paths: ["~/.ssh", "~/.netrc"] } }),

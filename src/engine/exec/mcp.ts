@@ -11,7 +11,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { type Server, type Socket, createServer } from "node:net";
 import { PassThrough } from "node:stream";
 import { join } from "node:path";
-import { timingSafeEqual } from "node:crypto";
 import type { Keys } from "../crypto/keys.ts";
 import { inputError } from "../errors.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
@@ -103,6 +102,8 @@ async function startRelay(o: {
   cwd: string;
   log: (line: string) => void;
 }): Promise<{ port: number; close(): Promise<void> }> {
+  // node:crypto only here: its first import is slow, and most runs have no stdio MCP server.
+  const { timingSafeEqual } = await import("node:crypto");
   const sockets = new Set<Socket>();
   const running = new Set<Promise<unknown>>();
   const secret = Buffer.from(o.sessionSecret);

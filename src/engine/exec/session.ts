@@ -1,26 +1,43 @@
 /**
  * `tappass exec -- COMMAND`: run an agent with every enforcement position in place.
- *   1. compile (and sign) the agent's policy
- *   2. start the LLM gateway and the hook governor on ephemeral loopback ports
- *   3. give the agent a capability token instead of provider keys
- *   4. render the harness config (Claude Code / Codex / Gemini CLI) into a private directory
- *   5. apply the kernel ring (Landlock + seccomp + network namespace + egress proxy) unless
- *      --no-kernel, and refuse to run unconfined under an enforcing policy otherwise
- *   6. run the command, pass its exit code through, clean up, summarise
+ *   1. the agent's signed Compiled Policy (cached while its sources, keys and the binary are
+ *      unchanged; policy/cache.ts)
+ *   2. the LLM gateway and the hook governor on loopback
+ *   3. a capability token for the agent instead of provider keys
+ *   4. the harness config (Claude Code / Codex / Gemini CLI) rendered into a private directory
+ *   5. the kernel ring (Landlock + seccomp + network namespace + egress proxy) unless
+ *      --no-kernel, and a refusal to run unconfined under an enforcing policy otherwise
+ *   6. the command run, its exit code passed through, clean-up, a summary
+ *
+ * Start-up is pipelined, since it is paid on every governed run: the sandbox (bwrap and the
+ * `__exec` step) is started as soon as its filesystem layout is known — right after the policy —
+ * and the keys, the MCP brokers, the rendered harness files, the token and the agent's env are
+ * made while it starts; the step waits for them before it restricts itself and execve's. Inside
+ * the kernel ring the agent reaches the gateway and the hook governor only through the bridge,
+ * so those two servers (and the pipeline behind them, the bulk of the engine) start on the first
+ * connection — or right after the spawn for a known harness, which always calls them; a
+ * connection waits until they listen and is dropped if they cannot start, which also ends the
+ * run (nothing passes ungoverned). With --no-kernel they start before the command, which
+ * reaches them directly. The modules on the path to the spawn avoid node:crypto (its first
+ * import alone costs ~4 ms): ids come from Web Crypto.
  */
-import { randomBytes, randomUUID } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { selfCommand } from "../../cli/self.ts";
-import { providers } from "../../providers/index.ts";
-import { loadKeys } from "../crypto/keys.ts";
-import { issueToken } from "../crypto/tokens.ts";
-import { TapPassError, inputError } from "../errors.ts";
-import { startHookServer } from "../harness/hook-server.ts";
+import * as sandbox from "../../sandbox/index.ts";
+import type { AuditLog } from "../audit/index.ts";
+import type { Keys } from "../crypto/keys.ts";
+import { TapPassError, inputError, internalError } from "../errors.ts";
+import type { Gateway } from "../gateway/index.ts";
+import type { HookServer } from "../harness/hook-server.ts";
+import { envelopeForExec } from "../policy/cache.ts";
+import type { CompiledPolicyPayload } from "../policy/types.ts";
+import type { Db } from "../store/db.ts";
 import { openState } from "../store/state.ts";
 import { governedEnv } from "./agent-env.ts";
-import { harnessOf, wireHarness } from "./harness.ts";
+import { type Harness, harnessOf, wireHarness } from "./harness.ts";
+import { type McpSetup, loadMcpConfig, projectMcpFiles, startMcp } from "./mcp.ts";
 import type { ExecSummary } from "./summary.ts";
 
 export interface ExecOptions {
@@ -29,7 +46,7 @@ export interface ExecOptions {
   noKernel: boolean;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  upstreams?: { openai?: string; anthropic?: string };
+  upstreams?: { openai?: string; anthropic?: string; gemini?: string };
   /** stdio of the governed command (default inherit). */
   stdio?: ["inherit" | "pipe" | "ignore", "inherit" | "pipe" | "ignore", "inherit" | "pipe" | "ignore"];
   /** Test hooks for the egress proxy (name resolution, private addresses). */
@@ -67,43 +84,63 @@ function executableTrees(exe: string): string[] {
   return out;
 }
 
+/** The servers the agent's calls go through, started together (lazily inside the kernel ring). */
+interface Governor {
+  gateway: Gateway;
+  hooks: HookServer;
+}
+
+/** Harness state directories the agent must write (sessions, logs): private to this run. */
+const HARNESS_STATE: Partial<Record<Harness, string>> = { "claude-code": "claude-home", codex: "codex" };
+
+/**
+ * Ports of the agent's side of the bridge (its network namespace is empty, so any will do):
+ * below the usual ephemeral range, where the MCP brokers' host ports (bridged on the same
+ * numbers) are, and away from the egress proxy's.
+ */
+function namespacePorts(n: number): number[] {
+  const out: number[] = [];
+  const r = new Uint32Array(1);
+  while (out.length < n) {
+    crypto.getRandomValues(r);
+    const p = 20000 + ((r[0] as number) % 12000);
+    if (!out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
+const randomId = (bytes: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");
+
 export async function runExec(opts: ExecOptions): Promise<ExecResult> {
   const log = opts.log ?? (() => {});
   const t0 = performance.now();
-  // TAPPASS_DEBUG=1 prints where start-up time goes.
+  // TAPPASS_DEBUG=1 prints where start-up time goes ("at": since process start; "clock": to line
+  // up with the __exec step's own lines).
   let tMark = t0;
   const mark = (what: string) => {
     if (!process.env.TAPPASS_DEBUG) return;
     const now = performance.now();
-    log(`tappass: ${what} +${(now - tMark).toFixed(1)} ms`);
+    log(`tappass: ${what} +${(now - tMark).toFixed(1)} ms (at ${now.toFixed(1)} ms, clock ${((performance.timeOrigin + now) % 1e5).toFixed(1)})`);
     tMark = now;
   };
+  mark("exec started");
   const baseEnv = opts.env ?? process.env;
   const cwd = resolve(opts.cwd ?? process.cwd());
   if (opts.argv.length === 0) throw new TapPassError("usage_error", "no command given", 2, { hint: "tappass exec [--agent NAME] -- COMMAND [ARGS...]" });
   const exe = resolveCommand(opts.argv[0] as string, baseEnv.PATH);
   if (!exe) throw inputError("command_not_found", `command not found: ${opts.argv[0]}`, { hint: "check the name, or give its full path" });
 
-  const [{ compileForAgent, ensureDefaultAgent }, { createPipeline, sharedAuditLog }, { startGateway }, sandbox] = await Promise.all([
-    import("../policy/index.ts"),
-    import("../pipeline/index.ts"),
-    import("../gateway/index.ts"),
-    import("../../sandbox/index.ts"),
-  ]);
-
-  mark("engine loaded");
   // 1. policy
   const db = openState();
-  const keys = loadKeys();
-  const agent = opts.agent ?? ensureDefaultAgent(db);
-  const envelope = compileForAgent(db, agent);
+  mark("state opened");
+  const agent = opts.agent ?? (await defaultAgent(db));
+  const { envelope, cached } = await envelopeForExec(db, agent);
   const policy = envelope.payload;
-  const sessionId = randomUUID();
-  mark("policy compiled and signed");
+  const sessionId = crypto.randomUUID();
+  mark(cached ? "policy loaded (cached, signature verified)" : "policy compiled and signed");
 
   // kernel ring decision before anything starts
   const probe = sandbox.probeKernel();
-  mark("kernel probed");
   const missing = sandbox.missingFeatures(probe);
   const enforcing = policy.pipeline.mode === "enforce" || policy.pipeline.mode === "lockdown";
   if (!opts.noKernel && missing.length > 0) {
@@ -113,80 +150,105 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
   }
   if (opts.noKernel && enforcing) log(`tappass: --no-kernel: "${opts.argv[0]}" runs WITHOUT kernel confinement (gateway, broker and hooks still enforce)`);
 
-  // 2. servers
-  const audit = sharedAuditLog(db, keys);
-  const pipeline = createPipeline({ envelope, db, keys, audit });
-  const gateway = await startGateway({ envelope, db, keys, port: 0, upstreams: opts.upstreams ?? {}, pipeline, env: baseEnv });
-  // Tokens live as long as the policy's verify_capability_token allows (5 min by default); a
-  // harness that can renew (Claude Code's apiKeyHelper) asks the governor for fresh ones.
+  // 2. keys and servers. Tokens live as long as the policy's verify_capability_token allows
+  // (5 min by default); a harness that can renew (Claude Code's apiKeyHelper) asks the governor.
+  let keysP: Promise<Keys> | undefined;
+  const keys = () => {
+    keysP ??= import("../crypto/keys.ts").then((m) => m.loadKeys());
+    return keysP;
+  };
   const ttl = opts.tokenTtlSeconds ?? maxTokenTtl(policy);
-  const mint = () => issueToken(keys, { agent, session_id: sessionId, sandbox_id: policy.sandbox_id, policy_version: policy.policy_version, ttlSeconds: ttl });
-  const token = await mint();
-  const sessionSecret = randomBytes(32).toString("base64url");
-  mark("gateway started, token minted");
-  const hooks = startHookServer({ pipeline, envelope, keys, agent, sandbox_id: policy.sandbox_id, renew: { secret: sessionSecret, issue: mint } });
+  const mint = async () => {
+    const { issueToken } = await import("../crypto/tokens.ts");
+    return issueToken(await keys(), { agent, session_id: sessionId, sandbox_id: policy.sandbox_id, policy_version: policy.policy_version, ttlSeconds: ttl });
+  };
+  const sessionSecret = randomId(32);
+  let governor: Promise<Governor> | undefined;
+  const startGovernor = async (): Promise<Governor> => {
+    const t = performance.now();
+    const [{ createPipeline, sharedAuditLog }, { startGateway }, { startHookServer }, k] = await Promise.all([
+      import("../pipeline/index.ts"),
+      import("../gateway/index.ts"),
+      import("../harness/hook-server.ts"),
+      keys(),
+    ]);
+    const audit = sharedAuditLog(db, k);
+    const pipeline = createPipeline({ envelope, db, keys: k, audit });
+    const gateway = await startGateway({ envelope, db, keys: k, port: 0, upstreams: opts.upstreams ?? {}, pipeline, env: baseEnv });
+    let hooks: HookServer;
+    try {
+      hooks = startHookServer({ pipeline, envelope, keys: k, agent, sandbox_id: policy.sandbox_id, renew: { secret: sessionSecret, issue: mint } });
+    } catch (e) {
+      await gateway.close();
+      throw e;
+    }
+    if (process.env.TAPPASS_DEBUG) log(`tappass: gateway and hook governor started in ${(performance.now() - t).toFixed(1)} ms`);
+    return { gateway, hooks };
+  };
+  const ensureGovernor = () => {
+    governor ??= startGovernor();
+    return governor;
+  };
+  // Without the ring the command reaches the servers directly: they listen before it starts.
+  const direct = opts.noKernel ? await ensureGovernor() : undefined;
+  const [gwPort, hookPort] = direct ? [direct.gateway.port, direct.hooks.port] : namespacePorts(2);
+  const gatewayUrl = `http://127.0.0.1:${gwPort}`;
+  const hookUrl = `http://127.0.0.1:${hookPort}`;
 
-  // MCP servers: brokered on this side of the kernel ring.
-  const { loadMcpConfig, projectMcpFiles, startMcp } = await import("./mcp.ts");
-  const mcp = await startMcp({
-    config: loadMcpConfig(projectMcpFiles(cwd, opts.mcpConfig)),
-    envelope,
-    db,
-    keys,
-    agentCommand: [...selfCommand(), "agent"],
-    sessionSecret,
-    cwd,
-    log,
-  }).catch(async (e) => {
-    await Promise.allSettled([gateway.close(), hooks.close()]);
-    throw e;
-  });
+  // MCP servers (brokered on this side of the kernel ring): read now, started with the env.
+  const mcpConfig = loadMcpConfig(projectMcpFiles(cwd, opts.mcpConfig));
+  const hasMcp = Object.keys(mcpConfig).length > 0;
+  let mcp: McpSetup | undefined;
 
-  mark("hook governor and MCP brokers started");
   // 4. private render directory (0700): harness config + the read-only policy file
   const dir = mkdtempSync(join(tmpdir(), "tappass-exec-"));
   chmodSync(dir, 0o700);
   const policyFile = join(dir, "policy.json");
   const egressLog: Array<{ host: string; port: number; allowed: boolean; reason: string }> = [];
   const egressAudits: Array<Promise<string | undefined>> = [];
+  let governorFailure: unknown;
   try {
     writeFileSync(policyFile, JSON.stringify(envelope), { mode: 0o444 });
     const harness = harnessOf(opts.argv);
-    const caps = {
-      agentCommand: [...selfCommand(), "agent"],
-      gatewayUrl: gateway.url,
-      mcpServers: mcp.servers,
-      workspace: cwd,
-      home: baseEnv.HOME ?? homedir(),
-      hookTimeoutSeconds: 10,
-      kernelRing: !opts.noKernel,
-    };
-    if (harness !== "generic") {
-      for (const f of providers[harness]!.render(policy, caps)) {
-        const p = join(dir, f.path);
-        mkdirSync(dirname(p), { recursive: true });
-        writeFileSync(p, f.content, { mode: f.mode ?? 0o644 });
-      }
-    }
-    // Harness state directories the agent must write (sessions, logs): private to this run.
-    const writable = [join(dir, "claude-home"), join(dir, "codex")];
+    const home = baseEnv.HOME ?? homedir();
+    const stateDir = HARNESS_STATE[harness];
+    const writable = stateDir ? [join(dir, stateDir)] : [];
     for (const w of writable) mkdirSync(w, { recursive: true });
-    const wired = wireHarness(harness, [exe, ...opts.argv.slice(1)], dir, Object.keys(mcp.servers).length > 0);
-    const env = governedEnv({
-      base: baseEnv,
-      token,
-      gatewayUrl: gateway.url,
-      hookUrl: hooks.url,
-      agent,
-      sessionId,
-      sandboxId: policy.sandbox_id,
-      policyFile,
-      extra: { ...wired.env, ...mcp.env, TAPPASS_SESSION_SECRET: sessionSecret, ...(process.env.TAPPASS_SELF ? { TAPPASS_SELF: process.env.TAPPASS_SELF } : {}) },
-    });
-    // Claude Code prefers ANTHROPIC_API_KEY over its apiKeyHelper: leave it unset so it renews.
-    if (harness === "claude-code") delete env.ANTHROPIC_API_KEY;
+    const wired = wireHarness(harness, [exe, ...opts.argv.slice(1)], dir, hasMcp);
 
-    mark("harness config rendered");
+    // The part of the start-up that runs while the sandbox starts: keys, MCP brokers, the
+    // rendered harness files, the token, the env.
+    const prepare = async (): Promise<{ env: Record<string, string>; ports: number[] }> => {
+      const k = await keys();
+      mcp = await startMcp({ config: mcpConfig, envelope, db, keys: k, agentCommand: [...selfCommand(), "agent"], sessionSecret, cwd, log });
+      if (mcp.ports.some((p) => p === gwPort || p === hookPort)) throw internalError(`an MCP broker got port ${mcp.ports.join(", ")}, which the sandbox already uses; run again`);
+      if (harness !== "generic") {
+        const { providers } = await import("../../providers/index.ts");
+        const caps = { agentCommand: [...selfCommand(), "agent"], gatewayUrl, mcpServers: mcp.servers, workspace: cwd, home, hookTimeoutSeconds: 10, kernelRing: !opts.noKernel };
+        for (const f of providers[harness]!.render(policy, caps)) {
+          const p = join(dir, f.path);
+          mkdirSync(dirname(p), { recursive: true });
+          writeFileSync(p, f.content, { mode: f.mode ?? 0o644 });
+        }
+      }
+      const token = await mint();
+      const env = governedEnv({
+        base: baseEnv,
+        token,
+        gatewayUrl,
+        hookUrl,
+        agent,
+        sessionId,
+        sandboxId: policy.sandbox_id,
+        policyFile,
+        extra: { ...wired.env, ...mcp.env, TAPPASS_SESSION_SECRET: sessionSecret, ...(process.env.TAPPASS_SELF ? { TAPPASS_SELF: process.env.TAPPASS_SELF } : {}) },
+      });
+      // Claude Code prefers ANTHROPIC_API_KEY over its apiKeyHelper: leave it unset so it renews.
+      if (harness === "claude-code") delete env.ANTHROPIC_API_KEY;
+      mark("keys, MCP, harness config, token and env ready");
+      return { env, ports: mcp.ports };
+    };
+
     // 5. + 6. run
     log(`tappass: ${agent} (policy v${policy.policy_version}) → ${opts.argv.join(" ")}`);
     let exitCode: number;
@@ -197,31 +259,46 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
     if (!opts.noKernel) {
       const spec = sandbox.specFromPolicy(policy, {
         workspace: cwd,
-        gatewayPort: gateway.port,
-        brokerPort: hooks.port,
+        gatewayPort: gwPort,
+        brokerPort: hookPort,
         keyringPath: policyFile,
-        env,
-        home: caps.home,
+        env: {},
+        home,
         extraReadOnly: [dir, ...executableTrees(exe), ...selfTrees()],
       });
       spec.fs.read_write.push(...writable);
-      spec.bridged_ports.push(...mcp.ports);
-      spec.connect_tcp_ports.push(...mcp.ports);
-      const proc = await sandbox.spawnConfined(spec, wired.argv, {
+      // A governor that cannot start ends the run: the agent could not make a governed call.
+      let proc: sandbox.ConfinedProcess | undefined;
+      const governed = () =>
+        ensureGovernor().catch((e) => {
+          governorFailure ??= e;
+          proc?.kill("SIGKILL");
+          throw e;
+        });
+      const target = (pick: (g: Governor) => number) => () => governed().then(pick);
+      proc = await sandbox.spawnConfined(spec, wired.argv, {
         stdio,
+        probe,
+        late: prepare,
+        forward: { [gwPort as number]: target((g) => g.gateway.port), [hookPort as number]: target((g) => g.hooks.port) },
         resolve: opts.egress?.resolve,
         allowPrivate: opts.egress?.allowPrivate,
         egressPorts: opts.egress?.ports,
         onEgress: (e) => {
           egressLog.push({ host: e.host, port: e.port, allowed: e.allowed, reason: e.reason });
-          egressAudits.push(auditEgress(audit, { agent, sessionId, sandboxId: policy.sandbox_id, policyVersion: policy.policy_version }, e));
+          egressAudits.push(auditEgress(db, keys(), { agent, sessionId, sandboxId: policy.sandbox_id, policyVersion: policy.policy_version }, e));
         },
       });
       confined = true;
-      mark("sandbox spawned");
+      mark("spec handed to the sandbox");
+      proc.exited.then(() => mark("sandbox exited"));
+      // A known harness always calls the gateway and the hooks: start them while it boots.
+      if (harness !== "generic" || hasMcp) governed().catch(() => undefined);
       [stdout, stderr] = await Promise.all([proc.stdout ? new Response(proc.stdout).text() : undefined, proc.stderr ? new Response(proc.stderr).text() : undefined]);
       exitCode = (await proc.exited).exitCode;
+      mark("command exited, sandbox closed");
     } else {
+      const { env } = await prepare();
       const child = Bun.spawn(wired.argv, { cwd, env, stdio });
       [stdout, stderr] = await Promise.all([
         child.stdout instanceof ReadableStream ? new Response(child.stdout).text() : undefined,
@@ -229,11 +306,14 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
       ]);
       exitCode = await child.exited;
     }
+    if (governorFailure) throw governorFailure;
 
-    const g = gateway.stats();
+    const gov = governor ? await governor.catch(() => undefined) : undefined;
+    const g = gov?.gateway.stats() ?? { calls: 0, denied: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0, trace_ids: [] as string[], denials: [] };
+    const decisions = gov?.hooks.decisions ?? [];
     const egressTraces = (await Promise.all(egressAudits)).filter((t): t is string => !!t);
     const denials: ExecSummary["denials"] = [
-      ...hooks.decisions.filter((d) => d.decision === "deny").map((d) => ({ surface: "hook", what: d.step ?? "tool", reason: d.reason, trace_id: d.trace_id })),
+      ...decisions.filter((d) => d.decision === "deny").map((d) => ({ surface: "hook", what: d.step ?? "tool", reason: d.reason, trace_id: d.trace_id })),
       ...egressLog.filter((e) => !e.allowed).map((e) => ({ surface: "egress", what: `${e.host}:${e.port}`, reason: e.reason })),
       ...(g.denials ?? []).map((d: { step: string; reason: string; trace_id?: string }) => ({ surface: "llm", what: d.step, reason: d.reason, trace_id: d.trace_id })),
     ];
@@ -246,10 +326,10 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
       duration_ms: performance.now() - t0,
       kernel: { confined, landlock_abi: probe.landlock_abi, reason: confined ? undefined : opts.noKernel ? "--no-kernel" : missing.join(", ") },
       llm: { calls: g.calls, denied: g.denied, tokens_in: g.tokens_in, tokens_out: g.tokens_out, cost_usd: g.cost_usd },
-      hooks: { calls: hooks.decisions.length, denied: hooks.decisions.filter((d) => d.decision === "deny").length },
+      hooks: { calls: decisions.length, denied: decisions.filter((d) => d.decision === "deny").length },
       egress: { attempts: egressLog.length, denied: egressLog.filter((e) => !e.allowed).length },
       denials,
-      trace_ids: [...g.trace_ids, ...hooks.decisions.map((d) => d.trace_id).filter((t): t is string => !!t), ...egressTraces],
+      trace_ids: [...g.trace_ids, ...decisions.map((d) => d.trace_id).filter((t): t is string => !!t), ...egressTraces],
       stdout,
       stderr,
     };
@@ -258,9 +338,18 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
       const t = performance.now();
       return p.finally(() => process.env.TAPPASS_DEBUG && log(`tappass: closed ${name} in ${(performance.now() - t).toFixed(0)} ms`));
     };
-    await Promise.allSettled([timed("gateway", gateway.close()), timed("hooks", hooks.close()), timed("mcp", mcp.close())]);
+    const gov = governor ? await governor.catch(() => undefined) : undefined;
+    const m = mcp as McpSetup | undefined;
+    await Promise.allSettled([...(gov ? [timed("gateway", gov.gateway.close()), timed("hooks", gov.hooks.close())] : []), ...(m ? [timed("mcp", m.close())] : [])]);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** For `tappass exec` without --agent: the install's local agent, created on first use. */
+async function defaultAgent(db: Db, name = "local"): Promise<string> {
+  if (db.prepare("SELECT 1 AS x FROM agents WHERE name = ?").get(name)) return name;
+  const { ensureDefaultAgent } = await import("../policy/index.ts");
+  return ensureDefaultAgent(db, name);
 }
 
 /** Where this TapPass itself lives (the hook re-runs it inside the sandbox). */
@@ -271,13 +360,16 @@ function selfTrees(): string[] {
 
 /** One audit row per egress attempt (surface "exec"), so a denied host shows in the log. */
 async function auditEgress(
-  audit: import("../audit/index.ts").AuditLog,
+  db: Db,
+  keys: Promise<Keys>,
   who: { agent: string; sessionId: string; sandboxId: string | null; policyVersion: number },
   e: { host: string; port: number; allowed: boolean; reason: string },
 ): Promise<string | undefined> {
-  const trace_id = randomUUID().replace(/-/g, "");
-  return audit
-    .append({
+  const trace_id = crypto.randomUUID().replace(/-/g, "");
+  try {
+    // The same chained log the pipeline writes to (one per state database).
+    const audit: AuditLog = (await import("../pipeline/index.ts")).sharedAuditLog(db, await keys);
+    await audit.append({
       trace_id,
       session_id: who.sessionId,
       agent_id: who.agent,
@@ -289,13 +381,15 @@ async function auditEgress(
         { step: "egress_proxy", decision: e.allowed ? "allow" : "deny", evidence: { host: e.host, port: e.port, reason: e.reason }, compiled_policy_aspect: "network", rule_provenance: [] },
       ],
       meta: { egress: { host: e.host, port: e.port } },
-    })
-    .then(() => trace_id)
-    .catch(() => undefined);
+    });
+    return trace_id;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The longest token the policy's verify_capability_token step accepts (default 300 s). */
-function maxTokenTtl(policy: import("../policy/types.ts").CompiledPolicyPayload): number {
+function maxTokenTtl(policy: CompiledPolicyPayload): number {
   const step = policy.pipeline.steps.find((s) => s.name === "verify_capability_token");
   const max = Number(step?.config?.max_ttl_s ?? 300);
   return Number.isFinite(max) && max > 0 ? Math.floor(max) : 300;

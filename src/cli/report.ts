@@ -1,0 +1,27 @@
+/**
+ * The single error path, without the CLI framework (so fast paths that skip oclif print errors
+ * exactly like a command does): one line on stderr (what, where, what to do), the
+ * `{"error": {...}}` object on stdout with --json, the stack for internal errors under
+ * TAPPASS_DEBUG, and the exit code.
+ */
+import { TapPassError, asTapPassError, usageError } from "../engine/errors.ts";
+
+/** oclif's own parse errors (unknown flag, missing arg) are usage errors: exit 2. */
+export function toTapPassError(err: unknown): TapPassError {
+  if (err instanceof TapPassError) return err;
+  const e = err as Error & { oclif?: { exit?: number }; code?: string };
+  const name = e?.constructor?.name ?? "";
+  if (/(Parse|Flag|Arg|Validation|Nonexistent|Required|Unexpected|FailedFlagValidation|CLIParse)Error/.test(name) || e?.oclif?.exit === 2) {
+    return usageError(e.message.split("\n")[0] ?? "bad usage", { hint: "see --help" });
+  }
+  return asTapPassError(err);
+}
+
+/** Print an error the one way TapPass does and set the exit code. */
+export function reportError(err: unknown, jsonMode: boolean): void {
+  const e = toTapPassError(err);
+  process.stderr.write(`${e.describe()}\n`);
+  if (jsonMode) process.stdout.write(`${JSON.stringify(e.toJSON())}\n`);
+  if (e.exitCode === 4 && process.env.TAPPASS_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
+  process.exitCode = e.exitCode;
+}
