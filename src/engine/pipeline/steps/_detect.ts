@@ -36,10 +36,52 @@ export function targets(ctx: CallContext, phase: Phase, kinds?: string[], opts: 
   return out;
 }
 
+/**
+ * Memo of detector results by (detector, kind, threshold, text). Detectors are pure functions of
+ * these, and agents re-send the same texts call after call (system prompt, tool definitions,
+ * every earlier turn of the conversation), so a governed call scans mostly what an earlier call
+ * already scanned. Bounded (entries and characters, oldest dropped first); long texts are not
+ * kept. A detector that throws is never memoised (the step fails closed every time).
+ */
+const MEMO_MAX_ENTRIES = 4096;
+const MEMO_MAX_TEXT = 32 * 1024;
+const MEMO_MAX_CHARS = 16 * 1024 * 1024;
+const memo = new Map<string, Map<string, readonly Finding[]>>();
+let memoEntries = 0;
+let memoChars = 0;
+
+function remember(bucket: Map<string, readonly Finding[]>, text: string, found: readonly Finding[]): void {
+  if (text.length > MEMO_MAX_TEXT) return;
+  while ((memoEntries >= MEMO_MAX_ENTRIES || memoChars + text.length > MEMO_MAX_CHARS) && memoEntries > 0) {
+    // drop the oldest entry of the first non-empty bucket (insertion order)
+    for (const [k, b] of memo) {
+      const oldest = b.keys().next();
+      if (oldest.done) {
+        memo.delete(k);
+        continue;
+      }
+      b.delete(oldest.value);
+      memoEntries--;
+      memoChars -= oldest.value.length;
+      break;
+    }
+  }
+  bucket.set(text, found);
+  memoEntries++;
+  memoChars += text.length;
+}
+
 export function runDetector(name: string, text: string, kind: TextSegment["kind"], threshold: number): Finding[] {
   const d = detectors[name];
   if (!d) throw new Error(`detector ${name} is not available in this build`);
-  return d.detect(text, { threshold, kind }).filter((f) => f.score >= threshold);
+  const key = `${name}\u0000${kind}\u0000${threshold}`;
+  let bucket = memo.get(key);
+  const hit = bucket?.get(text);
+  if (hit) return hit.map((f) => ({ ...f }));
+  const found = Object.freeze(d.detect(text, { threshold, kind }).filter((f) => f.score >= threshold).map((f) => Object.freeze({ ...f })));
+  if (!bucket) memo.set(key, (bucket = new Map()));
+  remember(bucket, text, found);
+  return found.map((f) => ({ ...f }));
 }
 
 /** Replace spans (merged when they overlap) using `replace(finding, original)`. */
