@@ -9,12 +9,24 @@
  *  - tools/list results are filtered by the Governor, every page; tools/call runs the Governor
  *    (pipeline) before and after; a refusal is an isError tool result the model can read.
  *  - era bridging: a stateless-era client (server/discover, `_meta`) on a handshake-era server
- *    gets a broker-performed `initialize` upstream and a synthesised `server/discover`.
+ *    gets a broker-performed `initialize` upstream and a synthesised `server/discover`; a
+ *    handshake-era client on a stateless-era server (one that refuses `initialize`) gets its
+ *    `initialize` answered from the server's `server/discover`, and `_meta` (version,
+ *    capabilities, client info) added to every request it sends.
+ *  - server → client requests follow the client's era (2026-07-28, basic/patterns/mrtr: servers
+ *    MUST NOT send stateless clients requests; they return `input_required` results instead):
+ *    a handshake-era server's sampling / elicitation / roots request inside a stateless client's
+ *    call becomes an InputRequiredResult for that call (the upstream call stays open; the
+ *    client's retry, matched by an unguessable one-time `requestState`, answers the server and
+ *    receives the final result); a stateless server's `input_required` result to a handshake-era
+ *    client becomes ordinary server → client requests, and the broker retries the call upstream
+ *    with the answers. Either way it stays ONE governed call with one audit row.
  */
 import {
   errorResponse,
   INTERNAL_ERROR,
   INVALID_PARAMS,
+  METHOD_NOT_FOUND,
   isError,
   isNotification,
   isObj,
@@ -27,11 +39,33 @@ import {
   type JsonRpcResponse,
   paramsOf,
 } from "./jsonrpc.ts";
-import { discoverFromIdentity, identityFromInitialize, initializeFromMeta, requestEra, toLegacyParams } from "./protocol.ts";
+import { randomBytes } from "node:crypto";
+import {
+  discoverFromIdentity,
+  identityFromInitialize,
+  initializeFromDiscover,
+  initializeFromMeta,
+  isModernVersion,
+  LEGACY_VERSIONS,
+  META_CLIENT_CAPABILITIES,
+  requestEra,
+  toLegacyParams,
+  withModernMeta,
+} from "./protocol.ts";
 import type { CallGate, Channel, ClientPeer, Governor, Tool } from "./types.ts";
 
 /** Error code the broker records for a call the client cancelled (the SDK's RequestCancelled, -32800). */
 const REQUEST_CANCELLED = -32800;
+/** 2026-07-28: the request needs a client capability the client did not declare. */
+const MISSING_CLIENT_CAPABILITY = -32021;
+/** Methods whose results may be `input_required` (2026-07-28 multi round-trip requests). */
+const INPUT_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);
+/** The client capability each server → client request needs. */
+const CAPABILITY_OF: Readonly<Record<string, string>> = { "sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots" };
+/** Rounds of input a server may ask for in one call before the broker gives up (as the SDK clients do). */
+const MAX_INPUT_ROUNDS = 10;
+/** How long an upstream call waits for a stateless client to come back with the input its server asked for. */
+const INPUT_WAIT_MS = 5 * 60_000;
 
 type Transform = (res: JsonRpcResponse) => Promise<JsonRpcResponse | undefined> | JsonRpcResponse | undefined;
 
@@ -44,9 +78,31 @@ interface Pending {
   progress?: { token: string; clientToken: string | number };
   /** translate a handshake-era result for a stateless-era client */
   modern?: boolean;
+  /** the params as sent upstream (a retry with input responses re-sends them) */
+  params?: Record<string, unknown>;
+  /** the client capabilities the request declared (stateless era: per request, in `_meta`) */
+  clientCaps?: Record<string, unknown>;
   transform?: Transform;
   /** broker-internal request */
   resolve?: (res: JsonRpcResponse) => void;
+}
+
+/**
+ * A handshake-era server's request(s) inside a stateless client's call, handed to the client as an
+ * InputRequiredResult; the upstream call (broker id `bid`) waits for the client's retry.
+ */
+interface InputBridge {
+  bid: JsonRpcId;
+  channel: Channel;
+  method: string;
+  name?: unknown;
+  /** capability token of the client that made the call: the retry must present the same */
+  token?: string;
+  /** input key → the server's request id, handed to the client, awaiting its answer */
+  asked: Map<string, JsonRpcId>;
+  /** server requests that arrived after the InputRequiredResult went out */
+  queued: Array<{ id: JsonRpcId; method: string; params?: Record<string, unknown> }>;
+  timer: ReturnType<typeof setTimeout>;
 }
 
 interface ChannelState {
@@ -54,11 +110,17 @@ interface ChannelState {
   tools?: Map<string, Tool>;
   /** in-flight broker-performed initialize */
   init?: Promise<void>;
+  /** in-flight `server/discover` probe */
+  probe?: Promise<void>;
+  /** a stateless-era server's `server/discover` result (answers handshake-era clients' initialize) */
+  discovered?: Record<string, unknown>;
 }
 
 export interface BrokerOptions {
   governor: Governor;
   log?: (line: string) => void;
+  /** How long a call waits for a stateless client to come back with the input its server asked for (default 5 min). */
+  inputWaitMs?: number;
 }
 
 export class Broker {
@@ -75,6 +137,12 @@ export class Broker {
   private readonly governing = new Set<string>();
   /** ... and those of them the client cancelled meanwhile */
   private readonly cancelledEarly = new Set<string>();
+  /** requestState → an upstream call waiting for a stateless client's input */
+  private readonly bridges = new Map<string, InputBridge>();
+  /** broker id of such a call → its requestState */
+  private readonly bridgeOfCall = new Map<JsonRpcId, string>();
+  /** broker → client requests (a stateless server's input requests, for a handshake-era client): `${peer}\u0000${id}` */
+  private readonly asks = new Map<string, { peer: ClientPeer; resolve: (res: JsonRpcResponse) => void }>();
 
   constructor(private readonly opts: BrokerOptions) {}
 
@@ -96,6 +164,11 @@ export class Broker {
 
   detach(peer: ClientPeer): void {
     this.channels.get(peer.channel)?.peers.delete(peer);
+    for (const [k, a] of [...this.asks]) {
+      if (a.peer !== peer) continue;
+      this.asks.delete(k);
+      a.resolve(errorResponse(null, INTERNAL_ERROR, "the client disconnected"));
+    }
     for (const [id, p] of this.pending) {
       if (p.peer === peer) {
         // tell the server the client is gone
@@ -126,6 +199,13 @@ export class Broker {
     } else if (isNotification(msg)) {
       this.clientNotification(peer, msg);
     } else if (isResponse(msg)) {
+      const ask = this.asks.get(`${peer.id}\u0000${String(msg.id)}`);
+      if (ask) {
+        // the client's answer to an input request of a stateless server (the broker asked on its behalf)
+        this.asks.delete(`${peer.id}\u0000${String(msg.id)}`);
+        ask.resolve(msg);
+        return;
+      }
       // answer to a server → client request: ids were not remapped (they live in the server's id space)
       this.serverRequests.delete(`${peer.channel.server}\u0000${msg.id}`);
       peer.channel.send(msg);
@@ -135,20 +215,69 @@ export class Broker {
   private async clientRequest(peer: ClientPeer, msg: JsonRpcRequest): Promise<void> {
     const ch = peer.channel;
     const modern = peer.era === "modern";
+    const state = paramsOf(msg).requestState;
+    if (typeof state === "string" && this.bridges.has(state)) return this.resumeBridge(peer, msg, state);
     if (msg.method === "server/discover") return this.discover(peer, msg);
-    if (modern && ch.era !== "modern") await this.ensureInitialized(ch, paramsOf(msg)._meta);
-
+    if (modern && ch.era !== "modern") await this.ensureUpstreamFor(ch, paramsOf(msg)._meta);
+    if (msg.method === "initialize") return this.initialize(peer, msg);
+    if (!modern && ch.era === "modern" && (msg.method === "ping" || msg.method === "logging/setLevel")) {
+      // gone in 2026-07-28 (no session to ping, log level travels in `_meta`): the broker answers
+      peer.send({ jsonrpc: "2.0", id: msg.id, result: {} }, msg.id);
+      return;
+    }
     if (msg.method === "tools/list") {
       return this.forward(peer, msg, (res) => this.filterList(ch, res));
     }
     if (msg.method === "tools/call") return this.toolsCall(peer, msg);
-    if (msg.method === "initialize") {
-      return this.forward(peer, msg, (res) => {
-        if (!isError(res)) ch.identity = identityFromInitialize(res.result);
-        return res;
-      });
-    }
     return this.forward(peer, msg);
+  }
+
+  /**
+   * A handshake-era client's `initialize`: forwarded; if the server refuses it and answers
+   * `server/discover` with a stateless-era version, the channel is stateless and the broker
+   * answers the handshake itself (the client's version, capabilities and info go into the
+   * `_meta` of each of its requests from then on).
+   */
+  private initialize(peer: ClientPeer, msg: JsonRpcRequest): void {
+    const ch = peer.channel;
+    const params = paramsOf(msg);
+    peer.handshake = {
+      protocolVersion: typeof params.protocolVersion === "string" ? params.protocolVersion : LEGACY_VERSIONS[0],
+      capabilities: isObj(params.capabilities) ? params.capabilities : {},
+      clientInfo: isObj(params.clientInfo) ? params.clientInfo : { name: "unknown", version: "0" },
+    };
+    const answer = (id: JsonRpcId, discovered: Record<string, unknown>): JsonRpcResponse => ({
+      jsonrpc: "2.0",
+      id,
+      result: initializeFromDiscover(discovered, peer.handshake!.protocolVersion),
+    });
+    const st = this.channels.get(ch)!;
+    if (ch.era === "modern" && st.discovered) {
+      peer.send(answer(msg.id, st.discovered), msg.id);
+      return;
+    }
+    this.forward(peer, msg, async (res) => {
+      if (!isError(res)) {
+        ch.identity = identityFromInitialize(res.result);
+        if (ch.era === "unknown") ch.era = "legacy";
+        return res;
+      }
+      if (ch.era === "legacy") return res;
+      const discovered = await this.probeDiscover(ch, withModernMeta(undefined, peer.handshake!));
+      if (!discovered) return res;
+      return answer(res.id ?? msg.id, discovered);
+    });
+  }
+
+  /** Ask the server for `server/discover`; a stateless-era answer makes the channel stateless. */
+  private async probeDiscover(ch: Channel, params: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    const res = await this.request(ch, "server/discover", params);
+    if (isError(res)) return undefined;
+    const versions = res.result.supportedVersions;
+    if (!Array.isArray(versions) || !versions.some((v) => typeof v === "string" && isModernVersion(v))) return undefined;
+    ch.era = "modern";
+    this.channels.get(ch)!.discovered = res.result;
+    return res.result;
   }
 
   private clientNotification(peer: ClientPeer, msg: JsonRpcNotification): void {
@@ -180,6 +309,10 @@ export class Broker {
       // the broker already completed the handshake for this channel
       return;
     }
+    if (peer.era !== "modern" && ch.era === "modern" && (msg.method === "notifications/initialized" || msg.method === "notifications/roots/list_changed")) {
+      // a stateless server has no handshake to complete and no session whose roots could change
+      return;
+    }
     ch.send(peer.era === "modern" && ch.era !== "modern" ? { ...msg, params: toLegacyParams(msg.params) } : msg);
   }
 
@@ -189,8 +322,11 @@ export class Broker {
     const id = this.nextId++;
     const modern = peer.era === "modern" && ch.era !== "modern";
     let p = params ?? msg.params;
+    const caps = peer.era === "modern" ? paramsOf(msg)._meta : undefined;
+    const clientCaps = isObj(caps) && isObj(caps[META_CLIENT_CAPABILITIES]) ? caps[META_CLIENT_CAPABILITIES] : peer.handshake?.capabilities;
     if (modern) p = toLegacyParams(p);
-    const pend: Pending = { channel: ch, method: msg.method, peer, clientId: msg.id, modern, transform };
+    else if (peer.era !== "modern" && ch.era === "modern") p = withModernMeta(p, peer.handshake);
+    const pend: Pending = { channel: ch, method: msg.method, peer, clientId: msg.id, modern, transform, clientCaps };
     const meta = p && isObj(p._meta) ? p._meta : undefined;
     const clientToken = meta?.progressToken;
     if (typeof clientToken === "string" || typeof clientToken === "number") {
@@ -199,6 +335,7 @@ export class Broker {
       this.progress.set(token, { peer, clientToken, clientId: msg.id });
       p = { ...p, _meta: { ...meta, progressToken: token } };
     }
+    pend.params = p;
     this.pending.set(id, pend);
     this.byClient.set(`${peer.id}\u0000${String(msg.id)}`, id);
     ch.send(p === undefined ? { jsonrpc: "2.0", id, method: msg.method } : { jsonrpc: "2.0", id, method: msg.method, params: p });
@@ -229,13 +366,24 @@ export class Broker {
     const st = this.channels.get(ch);
     const relatedPending = related === undefined ? undefined : this.pending.get(related);
     if (isRequest(msg)) {
-      const peer = relatedPending?.peer ?? this.soloPeer(ch);
-      if (!peer) {
-        ch.send(errorResponse(msg.id, -32601, "no client can take this request (stateless clients receive no server requests)"));
+      let call: [JsonRpcId, Pending] | undefined = related !== undefined && relatedPending ? [related, relatedPending] : undefined;
+      if (!(call && this.bridgeOfCall.has(call[0])) && call?.[1].peer?.era !== "modern") {
+        const peer = call?.[1].peer ?? this.soloPeer(ch);
+        if (peer && peer.era !== "modern") {
+          // a handshake-era client takes server requests as they are
+          this.serverRequests.set(`${ch.server}\u0000${msg.id}`, peer);
+          peer.send(msg, call?.[1].clientId);
+          return;
+        }
+        call ??= this.soleInputCall(ch);
+      }
+      if (call) {
+        this.inputFromLegacyServer(ch, msg, call[0], call[1]);
         return;
       }
-      this.serverRequests.set(`${ch.server}\u0000${msg.id}`, peer);
-      peer.send(msg, relatedPending?.clientId);
+      ch.send(
+        errorResponse(msg.id, METHOD_NOT_FOUND, `${msg.method}: no client can take this request (a stateless client receives server requests only inside one of its calls, as an input_required result)`),
+      );
       return;
     }
     if (isNotification(msg)) {
@@ -265,6 +413,18 @@ export class Broker {
     }
   }
 
+  /** The one call on `ch` a server request without a stream (stdio) can belong to: a stateless client's tools/call, prompts/get or resources/read. */
+  private soleInputCall(ch: Channel): [JsonRpcId, Pending] | undefined {
+    let found: [JsonRpcId, Pending] | undefined;
+    for (const [id, p] of this.pending) {
+      if (p.channel !== ch || p.resolve || !INPUT_METHODS.has(p.method)) continue;
+      if (p.peer?.era !== "modern" && !this.bridgeOfCall.has(id)) continue;
+      if (found) return undefined; // ambiguous: refuse rather than guess
+      found = [id, p];
+    }
+    return found;
+  }
+
   private soloPeer(ch: Channel): ClientPeer | undefined {
     const peers = this.channels.get(ch)?.peers;
     if (!peers || peers.size !== 1) return undefined;
@@ -274,6 +434,9 @@ export class Broker {
 
   private async complete(p: Pending, res: JsonRpcResponse): Promise<void> {
     if (p.resolve) return p.resolve(res);
+    if (p.peer && p.peer.era !== "modern" && p.channel.era === "modern" && !isError(res) && res.result.resultType === "input_required") {
+      res = await this.inputForLegacyClient(p, res);
+    }
     if (p.progress) this.progress.delete(p.progress.token);
     if (p.peer && p.clientId !== undefined) this.byClient.delete(`${p.peer.id}\u0000${String(p.clientId)}`);
     let out: JsonRpcResponse | undefined = res;
@@ -282,6 +445,145 @@ export class Broker {
     out = { ...out, id: p.clientId } as JsonRpcResponse;
     if (p.modern && !isError(out)) out = { ...out, result: toModernResult(p.method, out.result) };
     p.peer.send(out, p.clientId);
+  }
+
+  // ------------------------------------------------------------------ multi round-trip requests (2026-07-28)
+
+  /**
+   * A stateless server answered a handshake-era client's call with `input_required`: ask the
+   * client each embedded request as an ordinary server → client request, then retry the call
+   * upstream with the answers (and the server's requestState), until it completes.
+   */
+  private async inputForLegacyClient(p: Pending, first: JsonRpcResponse): Promise<JsonRpcResponse> {
+    let res = first;
+    for (let round = 0; round < MAX_INPUT_ROUNDS; round++) {
+      if (isError(res) || res.result.resultType !== "input_required") return res;
+      const requests = isObj(res.result.inputRequests) ? res.result.inputRequests : {};
+      const responses: Record<string, unknown> = {};
+      for (const [key, r] of Object.entries(requests)) {
+        if (!isObj(r) || typeof r.method !== "string") return errorResponse(res.id, INTERNAL_ERROR, `the MCP server sent a malformed input request "${key}"`);
+        const need = CAPABILITY_OF[r.method];
+        if (need && !isObj(p.peer?.handshake?.capabilities?.[need])) {
+          return errorResponse(res.id, MISSING_CLIENT_CAPABILITY, `the MCP server needs the client's "${need}" capability for ${r.method}, which this client did not declare`);
+        }
+        const answer = await this.ask(p.peer!, r.method, isObj(r.params) ? r.params : undefined, p.clientId);
+        if (isError(answer)) return errorResponse(res.id, answer.error.code, `the client did not answer the server's ${r.method}: ${answer.error.message}`);
+        responses[key] = answer.result;
+      }
+      const params: Record<string, unknown> = { ...(p.params ?? {}) };
+      delete params.inputResponses;
+      delete params.requestState;
+      if (Object.keys(responses).length > 0) params.inputResponses = responses;
+      if (typeof res.result.requestState === "string") params.requestState = res.result.requestState;
+      res = await this.request(p.channel, p.method, params);
+    }
+    return isError(res) || res.result.resultType !== "input_required"
+      ? res
+      : errorResponse(res.id, INTERNAL_ERROR, `the MCP server still asked for input after ${MAX_INPUT_ROUNDS} rounds`);
+  }
+
+  /** Send a handshake-era client a request of the broker's own (ids in the broker's space); resolves with its answer. */
+  private ask(peer: ClientPeer, method: string, params: Record<string, unknown> | undefined, related?: JsonRpcId): Promise<JsonRpcResponse> {
+    const id = `tappass-${this.nextId++}`;
+    return new Promise((resolve) => {
+      this.asks.set(`${peer.id}\u0000${id}`, { peer, resolve });
+      peer.send(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params }, related);
+    });
+  }
+
+  /**
+   * A handshake-era server sent a request (sampling, elicitation, roots) inside a stateless
+   * client's call. The client cannot take server requests: it gets an InputRequiredResult for
+   * its call instead, and the upstream call waits for the client's retry (resumeBridge). A request
+   * arriving while the call already waits is queued for the next round.
+   */
+  private inputFromLegacyServer(ch: Channel, msg: JsonRpcRequest, bid: JsonRpcId, call: Pending): void {
+    const waiting = this.bridgeOfCall.get(bid);
+    if (waiting) {
+      this.bridges.get(waiting)?.queued.push({ id: msg.id, method: msg.method, params: msg.params });
+      return;
+    }
+    const need = CAPABILITY_OF[msg.method];
+    if (!INPUT_METHODS.has(call.method) || (need && !isObj(call.clientCaps?.[need]))) {
+      ch.send(errorResponse(msg.id, METHOD_NOT_FOUND, `${msg.method}: the client did not declare the "${need ?? msg.method}" capability for this request`));
+      return;
+    }
+    this.askForInput(ch, bid, call, [{ id: msg.id, method: msg.method, params: msg.params }]);
+  }
+
+  /** Answer the client's call with an InputRequiredResult carrying `requests`; the upstream call stays open. */
+  private askForInput(ch: Channel, bid: JsonRpcId, call: Pending, requests: InputBridge["queued"]): void {
+    const peer = call.peer;
+    const clientId = call.clientId;
+    if (!peer || clientId === undefined) return;
+    const token = randomBytes(24).toString("base64url"); // one-time and unguessable: the retry must present it
+    const inputRequests: Record<string, unknown> = {};
+    const asked = new Map<string, JsonRpcId>();
+    requests.forEach((r, i) => {
+      const key = `input-${i + 1}`;
+      asked.set(key, r.id);
+      inputRequests[key] = r.params === undefined ? { method: r.method } : { method: r.method, params: r.params };
+    });
+    const timer = setTimeout(() => this.abandonInput(token, "the client did not come back with the input the server asked for"), this.opts.inputWaitMs ?? INPUT_WAIT_MS);
+    (timer as { unref?: () => void }).unref?.();
+    this.bridges.set(token, { bid, channel: ch, method: call.method, name: call.params?.name, token: peer.token, asked, queued: [], timer });
+    this.bridgeOfCall.set(bid, token);
+    // detach the call from this client request (answered now; a stateless HTTP exchange ends here)
+    this.byClient.delete(`${peer.id}\u0000${String(clientId)}`);
+    if (call.progress) this.progress.delete(call.progress.token);
+    call.peer = undefined;
+    call.clientId = undefined;
+    peer.send({ jsonrpc: "2.0", id: clientId, result: { resultType: "input_required", inputRequests, requestState: token } }, clientId);
+  }
+
+  /** The stateless client's retry with `inputResponses`: answer the server, and the call's result becomes this request's. */
+  private resumeBridge(peer: ClientPeer, msg: JsonRpcRequest, token: string): void {
+    const b = this.bridges.get(token)!;
+    const params = paramsOf(msg);
+    if (msg.method !== b.method || (b.name !== undefined && params.name !== b.name) || (b.token !== undefined && peer.token !== b.token) || peer.channel !== b.channel) {
+      peer.send(errorResponse(msg.id, INVALID_PARAMS, "requestState does not belong to this request"), msg.id);
+      return;
+    }
+    const responses = isObj(params.inputResponses) ? params.inputResponses : {};
+    const missing = [...b.asked.keys()].filter((k) => !isObj(responses[k]));
+    if (missing.length > 0) {
+      peer.send(errorResponse(msg.id, INVALID_PARAMS, `inputResponses lacks ${missing.join(", ")}`), msg.id);
+      return;
+    }
+    const call = this.pending.get(b.bid);
+    clearTimeout(b.timer);
+    this.bridges.delete(token);
+    this.bridgeOfCall.delete(b.bid);
+    if (!call) {
+      peer.send(errorResponse(msg.id, INTERNAL_ERROR, "the call this input was for has already ended"), msg.id);
+      return;
+    }
+    for (const [key, sid] of b.asked) b.channel.send({ jsonrpc: "2.0", id: sid, result: responses[key] as Record<string, unknown> });
+    call.peer = peer;
+    call.clientId = msg.id;
+    const meta = isObj(params._meta) ? params._meta : {};
+    if (isObj(meta[META_CLIENT_CAPABILITIES])) call.clientCaps = meta[META_CLIENT_CAPABILITIES];
+    this.byClient.set(`${peer.id}\u0000${String(msg.id)}`, b.bid);
+    const ct = meta.progressToken;
+    if (call.progress && (typeof ct === "string" || typeof ct === "number")) {
+      call.progress.clientToken = ct;
+      this.progress.set(call.progress.token, { peer, clientToken: ct, clientId: msg.id });
+    }
+    if (b.queued.length > 0) this.askForInput(b.channel, b.bid, call, b.queued);
+  }
+
+  /** A stateless client never came back: the server's requests fail, the call is cancelled upstream and settled (audited). */
+  private abandonInput(token: string, reason: string): void {
+    const b = this.bridges.get(token);
+    if (!b) return;
+    this.bridges.delete(token);
+    this.bridgeOfCall.delete(b.bid);
+    for (const sid of [...b.asked.values(), ...b.queued.map((q) => q.id)]) b.channel.send(errorResponse(sid, INTERNAL_ERROR, reason));
+    b.channel.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: b.bid, reason } });
+    const call = this.pending.get(b.bid);
+    if (!call) return;
+    this.pending.delete(b.bid);
+    void Promise.resolve(call.transform?.(errorResponse(b.bid, REQUEST_CANCELLED, reason))).catch((e) => this.log(`mcp broker: settling ${call.method} failed: ${(e as Error).stack ?? e}`));
   }
 
   // ------------------------------------------------------------------ eras
@@ -303,6 +605,20 @@ export class Broker {
     }
     await this.ensureInitialized(ch, meta);
     peer.send({ jsonrpc: "2.0", id: msg.id, result: discoverFromIdentity(ch.identity!) }, msg.id);
+  }
+
+  /**
+   * Before a stateless-era client's first request on a channel of unknown era: a server that
+   * answers `server/discover` in that era is used as is; any other gets the handshake.
+   */
+  private async ensureUpstreamFor(ch: Channel, meta: unknown): Promise<void> {
+    if (ch.era === "unknown" && !ch.identity) {
+      const st = this.channels.get(ch)!;
+      st.probe ??= this.probeDiscover(ch, isObj(meta) ? { _meta: meta } : {}).then(() => undefined);
+      await st.probe;
+      if ((ch.era as Channel["era"]) === "modern") return;
+    }
+    await this.ensureInitialized(ch, meta);
   }
 
   /** Perform the handshake upstream on behalf of stateless-era clients (once per channel). */

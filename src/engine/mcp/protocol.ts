@@ -104,6 +104,30 @@ export function identityFromInitialize(result: Record<string, unknown>): ServerI
   };
 }
 
+/**
+ * Params for a stateless-era server on behalf of a handshake-era client: `_meta` carries the
+ * version, and the capabilities and client info the client declared in its `initialize`.
+ */
+export function withModernMeta(params: Record<string, unknown> | undefined, hs: { capabilities: Record<string, unknown>; clientInfo: Record<string, unknown> } | undefined): Record<string, unknown> {
+  const meta = params && isObj(params._meta) ? params._meta : {};
+  return {
+    ...(params ?? {}),
+    _meta: { ...meta, [META_PROTOCOL_VERSION]: MODERN_VERSION, [META_CLIENT_CAPABILITIES]: hs?.capabilities ?? {}, ...(hs ? { [META_CLIENT_INFO]: hs.clientInfo } : {}) },
+  };
+}
+
+/** The `initialize` result the broker gives a handshake-era client of a stateless-era server (from its `server/discover`). */
+export function initializeFromDiscover(d: Record<string, unknown>, requested: string): Record<string, unknown> {
+  const meta = isObj(d._meta) ? d._meta : {};
+  const info = isObj(meta[META_SERVER_INFO]) ? meta[META_SERVER_INFO] : isObj(d.serverInfo) ? d.serverInfo : { name: "unknown", version: "0" };
+  return {
+    protocolVersion: (LEGACY_VERSIONS as readonly string[]).includes(requested) ? requested : LATEST_LEGACY_VERSION,
+    capabilities: isObj(d.capabilities) ? d.capabilities : {},
+    serverInfo: info,
+    ...(typeof d.instructions === "string" ? { instructions: d.instructions } : {}),
+  };
+}
+
 /** Strip the stateless-era `_meta` keys before a request goes to a handshake-era server. */
 export function toLegacyParams(params: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (!params || !isObj(params._meta)) return params;

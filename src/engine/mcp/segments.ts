@@ -37,7 +37,7 @@ export function argSegments(args: Record<string, unknown>): TextSegment[] {
   return stringLeaves(args, "arguments").map((l) => ({ path: l.path, kind: "tool_args" as const, text: l.text }));
 }
 
-/** The text a client shows the model: content blocks (text, embedded resources) and structuredContent. */
+/** The text a client shows the model: content blocks (text, embedded resources), structuredContent, and a server's input requests. */
 export function resultSegments(result: Record<string, unknown>): TextSegment[] {
   const segs: TextSegment[] = [];
   const content = Array.isArray(result.content) ? result.content : [];
@@ -53,6 +53,11 @@ export function resultSegments(result: Record<string, unknown>): TextSegment[] {
   });
   if (result.structuredContent !== undefined) {
     for (const l of stringLeaves(result.structuredContent, "structuredContent")) segs.push({ path: l.path, kind: "tool_output", text: l.text });
+  }
+  // 2026-07-28 input_required: what the server asks the client (a sampling prompt goes to the
+  // client's model, an elicitation message to its user) is tool output too
+  if (result.resultType === "input_required" && result.inputRequests !== undefined) {
+    for (const l of stringLeaves(result.inputRequests, "inputRequests")) segs.push({ path: l.path, kind: "tool_output", text: l.text });
   }
   return segs;
 }

@@ -27,6 +27,8 @@ export interface ClientPeer {
   channel: Channel;
   /** Capability token the client presented (HTTP Authorization: Bearer). */
   token?: string;
+  /** What a handshake-era client declared in `initialize` (sent as `_meta` to a stateless-era server). */
+  handshake?: { protocolVersion: string; capabilities: Record<string, unknown>; clientInfo: Record<string, unknown> };
   /** Deliver to the client; `related` is the client request this message belongs to. */
   send(msg: JsonRpcMessage, related?: JsonRpcId): void;
 }

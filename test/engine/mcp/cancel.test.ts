@@ -75,6 +75,11 @@ async function setup(opts: { cancelDuringDecision: boolean; policy?: Record<stri
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 50));
+/** Wait until `cond` holds (the first governed call of a process compiles validators and detectors). */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+const mcpRows = () => readRows(db).filter((r) => r.surface === "mcp");
 /** The broker's routing tables, all of which must be empty once nothing is in flight. */
 const state = (b: Broker) => {
   const x = b as unknown as Record<string, Map<unknown, unknown> | Set<unknown>>;
@@ -87,6 +92,7 @@ test("cancelled during the policy check: never forwarded, no answer, the audit r
   s.broker.fromClient(s.peer, { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} });
   await settle();
   s.broker.fromClient(s.peer, { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "search_docs", arguments: { query: "q" }, _meta: { progressToken: "p7" } } });
+  await until(() => mcpRows().length === 1);
   await settle();
   await s.flush();
   expect(s.decisions()).toBe(1);
@@ -104,7 +110,7 @@ test("cancelled during the policy check: never forwarded, no answer, the audit r
   expect(state(s.broker)).toEqual(empty);
   // the broker keeps serving: the same request id used again goes through normally
   s.broker.fromClient(s.peer, { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "search_docs", arguments: { query: "again" } } });
-  await settle();
+  await until(() => s.toClient.some((m) => "id" in m && m.id === 7));
   await s.flush();
   expect(s.toClient.find((m) => "id" in m && m.id === 7)).toMatchObject({ result: { content: [{ type: "text", text: "3 results" }] } });
   expect(s.upstream.filter((m) => "method" in m && m.method === "tools/call")).toHaveLength(1);
@@ -114,11 +120,12 @@ test("cancelled during the policy check: never forwarded, no answer, the audit r
 test("cancelled during the policy check of a call the policy refuses: one deny row, nothing forwarded, no state left", async () => {
   const s = await setup({ cancelDuringDecision: true, policy: { tools: { deny: ["search_docs"] } } });
   s.broker.fromClient(s.peer, { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "search_docs", arguments: { query: "q" } } });
+  await until(() => mcpRows().length === 1);
   await settle();
   await s.flush();
   expect(s.upstream.filter((m) => "method" in m && m.method === "tools/call")).toEqual([]);
   expect(s.toClient.filter((m) => "id" in m && m.id === 7)).toEqual([]);
-  const rows = readRows(db).filter((r) => r.surface === "mcp");
+  const rows = mcpRows();
   expect(rows).toHaveLength(1);
   expect(rows[0]!.decision).toBe("deny");
   expect(state(s.broker)).toEqual(empty);
@@ -127,7 +134,7 @@ test("cancelled during the policy check of a call the policy refuses: one deny r
 test("without a cancellation the same call is forwarded and answered (the control)", async () => {
   const s = await setup({ cancelDuringDecision: false });
   s.broker.fromClient(s.peer, { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "search_docs", arguments: { query: "q" }, _meta: { progressToken: "p7" } } });
-  await settle();
+  await until(() => s.toClient.some((m) => "id" in m && m.id === 7));
   await s.flush();
   expect(s.upstream.filter((m) => "method" in m && m.method === "tools/call")).toHaveLength(1);
   expect(s.toClient.find((m) => "id" in m && m.id === 7)).toMatchObject({ result: { content: [{ type: "text", text: "3 results" }] } });

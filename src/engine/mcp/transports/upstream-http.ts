@@ -7,6 +7,10 @@
  *    `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name`.
  * A POST's answer is JSON or an SSE stream; messages on it are tagged with the request id they
  * belong to, so the broker routes them to the client whose request it was.
+ * A request in the stateless era (its `_meta` names 2026-07-28 or later) always goes out as a
+ * stateless POST with its standard headers, on either channel (the broker talks to a server that
+ * refused the handshake through the session channel it first tried), and is cancelled the way
+ * that era cancels over HTTP: by closing its response stream.
  */
 import {
   errorResponse,
@@ -19,7 +23,7 @@ import {
   isError,
   parseFrame,
 } from "../jsonrpc.ts";
-import { H_METHOD, H_NAME, H_SESSION, H_VERSION, MODERN_VERSION, metaVersion, nameOf } from "../protocol.ts";
+import { H_METHOD, H_NAME, H_SESSION, H_VERSION, isModernVersion, MODERN_VERSION, metaVersion, nameOf } from "../protocol.ts";
 import type { Channel } from "../types.ts";
 import { readSse, type SseCursor } from "./sse.ts";
 
@@ -41,6 +45,9 @@ abstract class HttpChannelBase implements Channel {
   onmessage: Channel["onmessage"] = () => {};
   protected closed = false;
   protected readonly aborts = new Set<AbortController>();
+  /** in-flight requests by id: a stateless-era cancellation aborts the POST */
+  private readonly inflight = new Map<JsonRpcId, AbortController>();
+  private readonly cancelled = new Set<JsonRpcId>();
 
   constructor(
     readonly url: string,
@@ -56,6 +63,7 @@ abstract class HttpChannelBase implements Channel {
     const related: JsonRpcId | undefined = isRequest(msg) ? msg.id : undefined;
     const ac = new AbortController();
     this.aborts.add(ac);
+    if (related !== undefined) this.inflight.set(related, ac);
     try {
       const res = await fetch(this.url, {
         method: "POST",
@@ -66,11 +74,33 @@ abstract class HttpChannelBase implements Channel {
       await this.consume(res, related);
       return res;
     } catch (e) {
-      if (related !== undefined && !this.closed) this.onmessage(errorResponse(related, INTERNAL_ERROR, `MCP server ${this.url} unreachable: ${(e as Error).message}`));
+      const cancelled = related !== undefined && this.cancelled.delete(related);
+      if (related !== undefined && !this.closed && !cancelled) this.onmessage(errorResponse(related, INTERNAL_ERROR, `MCP server ${this.url} unreachable: ${(e as Error).message}`));
       return undefined;
     } finally {
       this.aborts.delete(ac);
+      if (related !== undefined) this.inflight.delete(related);
     }
+  }
+
+  /** POST a stateless-era message: its standard headers, no session; `notifications/cancelled` closes the request's stream instead. */
+  protected sendModern(msg: JsonRpcMessage): void {
+    if ("method" in msg && !isRequest(msg) && msg.method === "notifications/cancelled") {
+      const rid = (msg.params as { requestId?: JsonRpcId } | undefined)?.requestId;
+      const ac = rid === undefined ? undefined : this.inflight.get(rid);
+      if (ac && rid !== undefined) {
+        this.cancelled.add(rid);
+        ac.abort();
+      }
+      return;
+    }
+    const h: Record<string, string> = { [H_VERSION]: ("method" in msg ? metaVersion(msg) : undefined) ?? MODERN_VERSION };
+    if ("method" in msg) {
+      h[H_METHOD] = msg.method;
+      const name = nameOf(msg);
+      if (name !== undefined) h[H_NAME] = encodeHeader(name);
+    }
+    void this.post(msg, h);
   }
 
   protected deliver(m: JsonRpcMessage, related: JsonRpcId | undefined): void {
@@ -166,6 +196,10 @@ export class HttpSessionChannel extends HttpChannelBase {
       this.ready = this.ready.then(() => this.initialize(msg));
       return;
     }
+    if ("method" in msg && (this.era === "modern" || isModernVersion(metaVersion(msg)))) {
+      void this.ready.then(() => this.sendModern(msg));
+      return;
+    }
     void this.ready.then(() => this.post(msg, this.headers()).then((res) => this.afterPost(msg, res)));
   }
 
@@ -242,13 +276,7 @@ export class HttpStatelessChannel extends HttpChannelBase {
 
   send(msg: JsonRpcMessage): void {
     if (this.closed) return;
-    const h: Record<string, string> = { [H_VERSION]: ("method" in msg ? metaVersion(msg) : undefined) ?? MODERN_VERSION };
-    if ("method" in msg) {
-      h[H_METHOD] = msg.method;
-      const name = nameOf(msg);
-      if (name !== undefined) h[H_NAME] = encodeHeader(name);
-    }
-    void this.post(msg, h);
+    this.sendModern(msg);
   }
 
   async close(): Promise<void> {
