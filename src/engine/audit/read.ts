@@ -71,10 +71,22 @@ export interface ReadFilter {
 function where(f: ReadFilter): { sql: string; params: (string | number)[] } {
   const c: string[] = [];
   const p: (string | number)[] = [];
-  if (f.agent !== undefined) (c.push("agent_id = ?"), p.push(f.agent));
-  if (f.trace_id !== undefined) (c.push("trace_id = ?"), p.push(f.trace_id));
-  if (f.after_seq !== undefined) (c.push("seq > ?"), p.push(f.after_seq));
-  if (f.since !== undefined) (c.push("ts >= ?"), p.push(f.since));
+  if (f.agent !== undefined) {
+    c.push("agent_id = ?");
+    p.push(f.agent);
+  }
+  if (f.trace_id !== undefined) {
+    c.push("trace_id = ?");
+    p.push(f.trace_id);
+  }
+  if (f.after_seq !== undefined) {
+    c.push("seq > ?");
+    p.push(f.after_seq);
+  }
+  if (f.since !== undefined) {
+    c.push("ts >= ?");
+    p.push(f.since);
+  }
   return { sql: c.length ? `WHERE ${c.join(" AND ")}` : "", params: p };
 }
 

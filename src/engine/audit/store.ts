@@ -4,11 +4,13 @@
  * signs and inserts every row, and moves the signed head — so several processes (gateway,
  * broker, hook processes) appending to the same state.db keep one valid chain. `append`
  * resolves only after COMMIT: an acknowledged row survives a crash of the process (kill -9).
+ * A log busy enough to need WAL checkpoints moves them off the commit path (checkpointer.ts).
  */
 import type { Keys } from "../crypto/keys.ts";
 import { internalError } from "../errors.ts";
 import type { Db } from "../store/db.ts";
 import { GENESIS_HASH, ROW_VERSION, contentOf, headSigningBytes, headerText, rowHashOf, sha256hex } from "./chain.ts";
+import { startCheckpointer } from "./checkpointer.ts";
 import { makeSigner, type Signer } from "./signer.ts";
 import type { AuditRow, AuditRowInput } from "./types.ts";
 
@@ -31,6 +33,12 @@ export interface AuditLogOptions {
   groupCommitMs?: number;
   /** Largest batch per transaction (default 2000). */
   maxBatch?: number;
+  /**
+   * After this many rows appended by this log, checkpoint the WAL in a worker thread instead of
+   * inside COMMIT (checkpointer.ts; default 2000, i.e. only in processes busy enough to need
+   * checkpoints; 0 = never).
+   */
+  backgroundCheckpointAfter?: number;
 }
 
 interface Pending {
@@ -56,6 +64,9 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
   };
   let running: Promise<void> | undefined;
   let closed = false;
+  const checkpointAfter = opts.backgroundCheckpointAfter ?? 2000;
+  let appended = 0;
+  let stopCheckpointer: (() => void) | undefined;
 
   const schedule = () => {
     if (timer || running) return;
@@ -78,6 +89,8 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
         try {
           const rows = writeBatch(db, signer, batch.map((p) => p.input));
           for (let i = 0; i < batch.length; i++) batch[i]?.resolve(rows[i] as AuditRow);
+          appended += rows.length;
+          if (checkpointAfter > 0 && appended >= checkpointAfter && !stopCheckpointer) stopCheckpointer = startCheckpointer(db) ?? (() => {});
           break;
         } catch (e) {
           // Another process holds the write lock past busy_timeout: back off and retry.
@@ -117,6 +130,7 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
     async close() {
       closed = true;
       await this.flush();
+      stopCheckpointer?.();
     },
   };
 }

@@ -257,3 +257,41 @@ describe("erasure", () => {
     await expect(eraseTrace(t.db, t.keys, "nope")).rejects.toMatchObject({ code: "unknown_trace", exitCode: 3 });
   });
 });
+
+describe("background WAL checkpoints (checkpointer.ts)", () => {
+  test("a busy log hands checkpoints to a worker thread and takes them back on close; rows stay durable and verifiable", async () => {
+    const h = await auditHome();
+    cleanup = h.cleanup;
+    const pragma = () => (h.db.prepare<{ wal_autocheckpoint: number }>("PRAGMA wal_autocheckpoint").get()?.wal_autocheckpoint ?? -1);
+    const log = openAuditLog(h.db, h.keys, { backgroundCheckpointAfter: 10 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(sampleRow(i))));
+    for (let i = 0; i < 100 && pragma() !== 8000; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(pragma()).toBe(8000); // the worker runs; COMMIT checkpoints only as a backstop
+    await Promise.all(Array.from({ length: 500 }, (_, i) => log.append(sampleRow(20 + i))));
+    await new Promise((r) => setTimeout(r, 100));
+    const other = new Database(h.db.path, { readonly: true });
+    expect((other.query("SELECT count(*) AS n FROM audit_log").get() as { n: number }).n).toBe(520);
+    other.close();
+    await log.close();
+    expect(pragma()).toBe(1000);
+    expect(verifyDb(h.db, makeVerifier([h.keys.ed25519]))).toMatchObject({ ok: true, rows: 520 });
+  });
+
+  test("a quiet log (or TAPPASS_AUDIT_CHECKPOINTER=0) keeps SQLite's checkpoint on commit", async () => {
+    const h = await auditHome();
+    cleanup = h.cleanup;
+    const log = openAuditLog(h.db, h.keys);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(sampleRow(i))));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.db.prepare<{ wal_autocheckpoint: number }>("PRAGMA wal_autocheckpoint").get()?.wal_autocheckpoint).toBe(1000);
+    process.env.TAPPASS_AUDIT_CHECKPOINTER = "0";
+    try {
+      const busy = openAuditLog(h.db, h.keys, { backgroundCheckpointAfter: 1 });
+      await Promise.all(Array.from({ length: 50 }, (_, i) => busy.append(sampleRow(50 + i))));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(h.db.prepare<{ wal_autocheckpoint: number }>("PRAGMA wal_autocheckpoint").get()?.wal_autocheckpoint).toBe(1000);
+    } finally {
+      delete process.env.TAPPASS_AUDIT_CHECKPOINTER;
+    }
+  });
+});

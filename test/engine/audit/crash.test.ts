@@ -12,8 +12,8 @@ const WRITER = join(import.meta.dir, "writer.ts");
 let cleanup = () => {};
 afterEach(() => cleanup());
 
-function spawnWriter(home: string, count: number, conc: number, tag: string) {
-  return Bun.spawn([process.execPath, WRITER, home, String(count), String(conc), tag], { stdout: "pipe", stderr: "pipe", env: { ...process.env, TAPPASS_HOME: home } });
+function spawnWriter(home: string, count: number, conc: number, tag: string, env: Record<string, string> = {}) {
+  return Bun.spawn([process.execPath, WRITER, home, String(count), String(conc), tag], { stdout: "pipe", stderr: "pipe", env: { ...process.env, TAPPASS_HOME: home, ...env } });
 }
 
 /** Read "seq trace" lines as they come; resolve when `until` lines were seen or the stream ends. */
@@ -60,8 +60,10 @@ test("SIGKILL mid-load, several times: the chain verifies and every acknowledged
   cleanup = h.cleanup;
   const acks = new Map<number, string>();
   for (let round = 0; round < 4; round++) {
-    // Two writers at once, so kills land while the other holds or waits for the write lock.
-    const ws = [spawnWriter(h.home, 0, 32, `r${round}a`), spawnWriter(h.home, 0, 32, `r${round}b`)];
+    // Two writers at once, so kills land while the other holds or waits for the write lock; one
+    // checkpoints its WAL from a worker thread from the first row on (checkpointer.ts), the other
+    // inside COMMIT (SQLite's automatic checkpoint), so kills also land mid-checkpoint.
+    const ws = [spawnWriter(h.home, 0, 32, `r${round}a`, { AUDIT_CHECKPOINT_AFTER: "1" }), spawnWriter(h.home, 0, 32, `r${round}b`, { AUDIT_CHECKPOINT_AFTER: "0" })];
     await Promise.all(ws.map((w, i) => readAcks(w, acks, 150 + 97 * i + 31 * round)));
     for (const w of ws) w.kill("SIGKILL");
     const codes = await Promise.all(ws.map((w) => w.exited));

@@ -3,6 +3,7 @@
  *   bun test/engine/audit/writer.ts HOME COUNT CONCURRENCY TAG
  * appends rows under load (CONCURRENCY appends in flight) and prints "seq trace_id" on stdout
  * for every row AFTER its append was acknowledged (committed). COUNT 0 = run until killed.
+ * AUDIT_CHECKPOINT_AFTER=N starts the background WAL checkpointer after N rows (default: the log's).
  */
 import { loadKeys } from "../../../src/engine/crypto/keys.ts";
 import { openAuditLog } from "../../../src/engine/audit/index.ts";
@@ -13,7 +14,8 @@ const [home, countArg, concArg, tag] = process.argv.slice(2);
 const count = Number(countArg ?? 0);
 const conc = Number(concArg ?? 16);
 const db = openState(home as string);
-const log = openAuditLog(db, loadKeys(home));
+const after = process.env.AUDIT_CHECKPOINT_AFTER;
+const log = openAuditLog(db, loadKeys(home), after === undefined ? {} : { backgroundCheckpointAfter: Number(after) });
 let i = 0;
 const worker = async () => {
   while (count === 0 || i < count) {
