@@ -15,6 +15,7 @@ import { signedEnvelope, testPayload } from "../helpers/policy.ts";
 
 export const OPENAI_KEY = "sk-proj-REALPROVIDERKEYopenai0000000000";
 export const ANTHROPIC_KEY = "sk-ant-api03-REALPROVIDERKEYanthropic000000";
+export const GEMINI_KEY = "AIzaSyREALPROVIDERKEYgemini00000000000";
 
 export interface Rig {
   home: string;
@@ -37,8 +38,8 @@ export async function rig(opts: { payload?: CompiledPolicyPayload; gateway?: Par
     db,
     keys,
     home: t.home,
-    upstreams: { openai: fm.url, anthropic: fm.url },
-    providerKeys: { openai: OPENAI_KEY, anthropic: ANTHROPIC_KEY },
+    upstreams: { openai: fm.url, anthropic: fm.url, gemini: fm.url },
+    providerKeys: { openai: OPENAI_KEY, anthropic: ANTHROPIC_KEY, gemini: GEMINI_KEY },
     ...(opts.gateway ?? {}),
   });
   const tokenFor = (o: { ttlSeconds?: number; agent?: string } = {}) => issueToken(keys, { agent: o.agent ?? envelope.payload.agent, ttlSeconds: o.ttlSeconds ?? 120 });

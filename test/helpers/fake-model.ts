@@ -1,6 +1,7 @@
 /**
  * A scriptable fake model upstream: a real HTTP server on 127.0.0.1 that speaks the OpenAI
- * (chat completions + responses) and Anthropic (messages) wire formats, streaming and not,
+ * (chat completions + responses), Anthropic (messages) and Gemini (generateContent,
+ * streamGenerateContent?alt=sse, countTokens) wire formats, streaming and not,
  * exactly as the real APIs frame them. The only mock in TapPass tests is this upstream model.
  *
  *   const fm = await startFakeModel();
@@ -24,6 +25,8 @@
  *    content_part.added, output_text.delta…, output_text.done, content_part.done,
  *    output_item.done (function_call items with function_call_arguments.delta/done),
  *    response.completed with usage.
+ *  - Gemini: `data:` events each a GenerateContentResponse (text parts), the last one carrying
+ *    functionCall parts, finishReason and usageMetadata; no terminator.
  */
 
 export interface FakeToolCall {
@@ -118,7 +121,8 @@ export async function startFakeModel(opts: { port?: number } = {}): Promise<Fake
       if (req.method === "GET" && u.pathname === "/v1/models") {
         return Response.json({ object: "list", data: [{ id: "gpt-fake", object: "model", created: 1700000000, owned_by: "fake" }, { id: "claude-fake", object: "model", created: 1700000000, owned_by: "fake" }] });
       }
-      const kind = u.pathname === "/v1/chat/completions" ? "chat" : u.pathname === "/v1/responses" ? "responses" : u.pathname === "/v1/messages" ? "messages" : undefined;
+      const gem = /^\/v1(?:beta)?\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(u.pathname);
+      const kind = u.pathname === "/v1/chat/completions" ? "chat" : u.pathname === "/v1/responses" ? "responses" : u.pathname === "/v1/messages" ? "messages" : gem ? "gemini" : undefined;
       if (!kind || req.method !== "POST") return new Response(JSON.stringify({ error: { message: `no route ${req.method} ${u.pathname}` } }), { status: 404, headers: { "content-type": "application/json" } });
 
       const s: FakeScript = queue.shift() ?? (typeof fallback === "function" ? (fallback(rec) ?? {}) : fallback);
@@ -140,6 +144,11 @@ export async function startFakeModel(opts: { port?: number } = {}): Promise<Fake
       if (s.status && s.status >= 400) return errorResponse(kind, s.status, s.error_message);
       // biome-ignore lint/suspicious/noExplicitAny: request JSON
       const b = (body ?? {}) as any;
+      if (gem) {
+        b.model = decodeURIComponent(gem[1] as string);
+        if (gem[2] === "countTokens") return Response.json({ totalTokens: Math.max(1, Math.ceil(raw.length / 4)) });
+        b.stream = gem[2] === "streamGenerateContent";
+      }
       const answer = buildAnswer(kind, b, s);
       if (b.stream) return streamResponse(kind, b, s, answer, req.signal);
       return Response.json(nonStream(kind, b, s, answer), { headers: { "x-request-id": `req_fake_${requests.length}`, "request-id": `req_fake_${requests.length}` } });
@@ -192,6 +201,14 @@ function lastUserText(kind: string, b: any): string {
     for (let i = items.length - 1; i >= 0; i--) if (items[i]?.role === "user") return textOf(items[i].content);
     return "";
   }
+  if (kind === "gemini") {
+    const cs = Array.isArray(b.contents) ? b.contents : [];
+    for (let i = cs.length - 1; i >= 0; i--) {
+      const t = textOf(cs[i]?.role === "user" ? cs[i].parts : undefined);
+      if (t) return t;
+    }
+    return "";
+  }
   const msgs = Array.isArray(b.messages) ? b.messages : [];
   for (let i = msgs.length - 1; i >= 0; i--) if (msgs[i]?.role === "user") return textOf(msgs[i].content);
   return "";
@@ -212,13 +229,17 @@ function buildAnswer(kind: string, b: any, s: FakeScript): Answer {
     json: JSON.stringify(t.arguments),
     arguments: t.arguments,
   }));
-  const inTok = Math.max(1, Math.ceil(JSON.stringify(b.messages ?? b.input ?? "").length / 4));
+  const inTok = Math.max(1, Math.ceil(JSON.stringify(b.messages ?? b.input ?? b.contents ?? "").length / 4));
   const outTok = Math.max(1, Math.ceil((text.length + tools.reduce((n, t) => n + t.json.length, 0)) / 4));
   return { model: s.model ?? (typeof b.model === "string" ? b.model : "fake-model"), text, chunks: s.chunks ? s.chunks : chunks, tools, usage: s.usage ?? { input_tokens: inTok, output_tokens: outTok } };
 }
 
 function errorResponse(kind: string, status: number, message?: string): Response {
   const msg = message ?? (status >= 500 ? "The fake upstream had an internal error." : `fake upstream error ${status}`);
+  if (kind === "gemini") {
+    const st = status === 400 ? "INVALID_ARGUMENT" : status === 401 ? "UNAUTHENTICATED" : status === 403 ? "PERMISSION_DENIED" : status === 404 ? "NOT_FOUND" : status === 429 ? "RESOURCE_EXHAUSTED" : status === 503 ? "UNAVAILABLE" : "INTERNAL";
+    return Response.json({ error: { code: status, message: msg, status: st } }, { status });
+  }
   if (kind === "messages") {
     const type = status === 400 ? "invalid_request_error" : status === 401 ? "authentication_error" : status === 403 ? "permission_error" : status === 404 ? "not_found_error" : status === 429 ? "rate_limit_error" : status === 529 ? "overloaded_error" : "api_error";
     return Response.json({ type: "error", error: { type, message: msg } }, { status, headers: { "request-id": rid("req_") } });
@@ -245,6 +266,7 @@ function nonStream(kind: string, b: any, s: FakeScript, a: Answer): unknown {
       usage: { input_tokens: a.usage.input_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: a.usage.output_tokens },
     };
   }
+  if (kind === "gemini") return geminiResponse(a, [...(a.text ? [{ text: a.text }] : []), ...geminiCalls(a)], s.stop_reason ?? "STOP");
   if (kind === "chat") {
     const message: Record<string, unknown> = { role: "assistant", content: a.text || null, refusal: null, annotations: [] };
     if (a.tools.length) message.tool_calls = a.tools.map((t) => ({ id: t.id, type: "function", function: { name: t.name, arguments: t.json } }));
@@ -312,7 +334,7 @@ function jsonPieces(json: string): string[] {
 
 // biome-ignore lint/suspicious/noExplicitAny: request JSON
 function streamResponse(kind: string, b: any, s: FakeScript, a: Answer, signal: AbortSignal): Response {
-  const events = kind === "messages" ? anthropicEvents(s, a) : kind === "chat" ? chatEvents(b, s, a) : responsesEvents(b, a);
+  const events = kind === "messages" ? anthropicEvents(s, a) : kind === "chat" ? chatEvents(b, s, a) : kind === "gemini" ? geminiEvents(s, a) : responsesEvents(b, a);
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
       let n = 0;
@@ -418,4 +440,25 @@ function responsesEvents(b: any, a: Answer): string[] {
   }
   push("response.completed", { response: responseObject(b, a, "completed", created, final, id) });
   return ev;
+}
+
+const geminiCalls = (a: Answer) => a.tools.map((t) => ({ functionCall: { name: t.name, args: t.arguments } }));
+const geminiIds = new WeakMap<Answer, string>();
+
+function geminiResponse(a: Answer, parts: unknown[], finish?: string): Record<string, unknown> {
+  let id = geminiIds.get(a);
+  if (!id) geminiIds.set(a, (id = rid("")));
+  return {
+    candidates: [{ content: { role: "model", parts }, ...(finish ? { finishReason: finish } : {}), index: 0 }],
+    ...(finish ? { usageMetadata: { promptTokenCount: a.usage.input_tokens, candidatesTokenCount: a.usage.output_tokens, totalTokenCount: a.usage.input_tokens + a.usage.output_tokens } } : {}),
+    modelVersion: a.model,
+    responseId: id,
+  };
+}
+
+function geminiEvents(s: FakeScript, a: Answer): string[] {
+  const ev = (o: unknown) => `data: ${JSON.stringify(o)}\r\n\r\n`;
+  const out = a.chunks.map((c) => ev(geminiResponse(a, [{ text: c }])));
+  out.push(ev(geminiResponse(a, geminiCalls(a), s.stop_reason ?? "STOP")));
+  return out;
 }

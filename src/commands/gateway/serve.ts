@@ -16,6 +16,7 @@ export default class GatewayServe extends BaseCommand {
     host: Flags.string({ default: "127.0.0.1", options: ["127.0.0.1", "::1"], description: "loopback address to listen on" }),
     "upstream-openai": Flags.string({ description: "OpenAI or OpenAI-compatible base URL (default https://api.openai.com)" }),
     "upstream-anthropic": Flags.string({ description: "Anthropic base URL (default https://api.anthropic.com)" }),
+    "upstream-gemini": Flags.string({ description: "Gemini API base URL (default https://generativelanguage.googleapis.com)" }),
   };
 
   async run(): Promise<void> {
@@ -37,7 +38,7 @@ export default class GatewayServe extends BaseCommand {
       home: tappassHome(),
       port: flags.port,
       host: flags.host as "127.0.0.1" | "::1",
-      upstreams: { openai: flags["upstream-openai"], anthropic: flags["upstream-anthropic"] },
+      upstreams: { openai: flags["upstream-openai"], anthropic: flags["upstream-anthropic"], gemini: flags["upstream-gemini"] },
     });
     globalThis.__tappassKeepAlive = true;
     let version = envelope.payload.policy_version;
@@ -56,8 +57,8 @@ export default class GatewayServe extends BaseCommand {
     };
     const timer = setInterval(() => reload("recompiled"), 30_000);
     this.output(
-      { url: gw.url, port: gw.port, agent: flags.agent, policy_version: version, openai_base_url: `${gw.url}/v1`, anthropic_base_url: gw.url },
-      (x) => `export OPENAI_BASE_URL=${x.openai_base_url}\nexport ANTHROPIC_BASE_URL=${x.anthropic_base_url}`,
+      { url: gw.url, port: gw.port, agent: flags.agent, policy_version: version, openai_base_url: `${gw.url}/v1`, anthropic_base_url: gw.url, gemini_base_url: gw.url },
+      (x) => `export OPENAI_BASE_URL=${x.openai_base_url}\nexport ANTHROPIC_BASE_URL=${x.anthropic_base_url}\nexport GOOGLE_GEMINI_BASE_URL=${x.gemini_base_url}`,
     );
     this.note(`tappass: gateway for ${flags.agent} (policy v${version}) on ${gw.url} — clients use a capability token from \`tappass token issue --agent ${flags.agent}\` (Ctrl-C to stop)`);
     const stop = async (sig: string) => {

@@ -35,6 +35,8 @@ export function governedEnv(i: GovernedEnvInput): Record<string, string> {
     ANTHROPIC_API_KEY: i.token,
     OPENAI_BASE_URL: `${i.gatewayUrl}/v1`,
     OPENAI_API_KEY: i.token,
+    GOOGLE_GEMINI_BASE_URL: i.gatewayUrl,
+    GEMINI_API_KEY: i.token,
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
     DISABLE_AUTOUPDATER: "1",
     DISABLE_TELEMETRY: "1",

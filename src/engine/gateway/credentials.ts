@@ -12,14 +12,14 @@ import { TapPassError } from "../errors.ts";
 import type { Db } from "../store/db.ts";
 import { getProviderKey } from "./keystore.ts";
 
-/** The token the client presented, from Authorization: Bearer or x-api-key. */
+/** The token the client presented, from Authorization: Bearer, x-api-key or x-goog-api-key (Gemini). */
 export function presentedToken(headers: Headers): string | undefined {
   const auth = headers.get("authorization");
   if (auth) {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
     if (m?.[1]) return m[1].trim();
   }
-  const k = headers.get("x-api-key") ?? headers.get("api-key");
+  const k = headers.get("x-api-key") ?? headers.get("api-key") ?? headers.get("x-goog-api-key");
   return k ? k.trim() : undefined;
 }
 
@@ -41,7 +41,7 @@ export async function authenticate(keys: Keys, headers: Headers, agent: string):
   }
 }
 
-export type ProviderName = "openai" | "anthropic" | "openai_compatible";
+export type ProviderName = "openai" | "anthropic" | "openai_compatible" | "gemini";
 
 export interface ProviderKeySource {
   /** Keys handed in by the embedding caller (tappass exec), by provider name or env var name. */
@@ -51,7 +51,7 @@ export interface ProviderKeySource {
   home?: string;
 }
 
-const DEFAULT_ENV: Record<string, string> = { openai: "OPENAI_API_KEY", anthropic: "ANTHROPIC_API_KEY", openai_compatible: "OPENAI_API_KEY" };
+const DEFAULT_ENV: Record<string, string> = { openai: "OPENAI_API_KEY", anthropic: "ANTHROPIC_API_KEY", openai_compatible: "OPENAI_API_KEY", gemini: "GEMINI_API_KEY" };
 
 /**
  * The real key for a provider (or a route's key_env). Throws provider_key_missing (exit 3) when

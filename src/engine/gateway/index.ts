@@ -28,7 +28,7 @@ export interface GatewayOptions {
   port?: number;
   /** Loopback only: 127.0.0.1 (default) or ::1. */
   host?: "127.0.0.1" | "::1" | "localhost";
-  upstreams: { openai?: string; anthropic?: string };
+  upstreams: { openai?: string; anthropic?: string; gemini?: string };
   /** Provider keys handed in by the caller (by provider name or env var name); else env, else the key store. */
   providerKeys?: Record<string, string | undefined>;
   /** Environment to read provider keys from (default process.env). */
@@ -59,6 +59,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const bases = {
     ...(opts.upstreams.openai ? { openai: checkBase(opts.upstreams.openai, "openai") } : {}),
     ...(opts.upstreams.anthropic ? { anthropic: checkBase(opts.upstreams.anthropic, "anthropic") } : {}),
+    ...(opts.upstreams.gemini ? { gemini: checkBase(opts.upstreams.gemini, "gemini") } : {}),
   };
   let envelope = opts.envelope;
   const pipeline = opts.pipeline ?? createPipeline({ envelope, db: opts.db, keys: opts.keys });

@@ -18,6 +18,7 @@ import type { Db } from "../store/db.ts";
 import { anthropicMessages } from "./anthropic-messages.ts";
 import { authenticate, type ProviderKeySource, resolveProviderKey } from "./credentials.ts";
 import { openaiChat } from "./openai-chat.ts";
+import { geminiRoute } from "./gemini-generate.ts";
 import { openaiResponses } from "./openai-responses.ts";
 import { relay, type FinalDecision, type StreamHooks, type StreamSummary } from "./stream.ts";
 import { TextGuard } from "./stream-guard.ts";
@@ -91,11 +92,13 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     if (path === "/healthz" || path === "/health") {
       return json({ ok: true, agent, policy_version: deps.envelope.payload.policy_version, calls: deps.stats.calls }, 200, newTraceId());
     }
-    const adapter = ROUTES[path];
+    const gemini = ROUTES[path] ? undefined : geminiRoute(path, url.searchParams);
+    if (gemini?.error) return errorResponse(gemini.adapter, gemini.error, newTraceId());
+    const adapter = ROUTES[path] ?? gemini?.adapter;
     if (path === "/v1/models" || path === "/models") return models(deps, req, familyOf(req));
     if (!adapter) {
-      const a = familyOf(req);
-      return errorResponse(a, { status: 404, kind: "not_found", message: `TapPass gateway: no route ${req.method} ${url.pathname} (serves POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, GET /v1/models, GET /healthz)` }, newTraceId());
+      const a = req.headers.has("x-goog-api-key") ? (geminiRoute("/v1beta/models/_:generateContent", url.searchParams)?.adapter ?? openaiChat) : familyOf(req);
+      return errorResponse(a, { status: 404, kind: "not_found", message: `TapPass gateway: no route ${req.method} ${url.pathname} (serves POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, POST /v1beta/models/MODEL:generateContent|streamGenerateContent|countTokens, GET /v1/models, GET /healthz)` }, newTraceId());
     }
     if (req.method !== "POST") return errorResponse(adapter, { status: 405, kind: "bad_request", message: `TapPass gateway: ${url.pathname} takes POST` }, newTraceId(), { allow: "POST" });
     return governedCall(deps, adapter, req, getInspector);
@@ -298,6 +301,12 @@ function writeToolArgs(a: WireAdapter, body: Body, calls: ToolCall[], before: st
       for (const b of body.content ?? []) if (b?.type === "tool_use" && b.id === t.id) b.input = t.arguments;
     } else if (a.format === "openai-chat") {
       for (const c of body.choices ?? []) for (const tc of c?.message?.tool_calls ?? []) if (tc?.id === t.id) tc.function.arguments = JSON.stringify(t.arguments);
+    } else if (a.format === "gemini-generate") {
+      (body.candidates ?? []).forEach((c: Body, k: number) => {
+        (c?.content?.parts ?? []).forEach((p: Body, j: number) => {
+          if (p?.functionCall && (p.functionCall.id ?? `gemini-call-${k}-${j}`) === t.id) p.functionCall.args = t.arguments;
+        });
+      });
     } else {
       for (const it of body.output ?? []) if (it?.type === "function_call" && (it.call_id ?? it.id) === t.id) it.arguments = JSON.stringify(t.arguments);
     }

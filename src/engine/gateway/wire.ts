@@ -1,5 +1,6 @@
 /**
- * What every wire format adapter (openai-chat.ts, openai-responses.ts, anthropic-messages.ts)
+ * What every wire format adapter (openai-chat.ts, openai-responses.ts, anthropic-messages.ts,
+ * gemini-generate.ts)
  * provides to the server: read a request into pipeline segments and tool calls, write the
  * pipeline's rewrites back, do the same for a whole response, frame errors the way the
  * client's SDK parses them, and build the streaming transformer for its event grammar.
@@ -9,8 +10,8 @@ import type { SegmentSet } from "./paths.ts";
 import type { StreamHooks, StreamTransformer } from "./stream.ts";
 import type { Usage } from "./usage.ts";
 
-export type WireFormat = "openai-chat" | "openai-responses" | "anthropic-messages";
-export type Family = "openai" | "anthropic";
+export type WireFormat = "openai-chat" | "openai-responses" | "anthropic-messages" | "gemini-generate";
+export type Family = "openai" | "anthropic" | "gemini";
 
 // biome-ignore lint/suspicious/noExplicitAny: wire messages are arbitrary JSON, kept as-is
 export type Body = Record<string, any>;

@@ -61,7 +61,7 @@ export interface Fragment {
   compliance_tags?: string[];
   concerns?: string[];
   packs?: string[];
-  models?: { allow?: string[]; deny?: string[]; routes?: Array<{ match: string; provider: "openai" | "anthropic" | "openai_compatible"; base_url?: string; key_env?: string }> };
+  models?: { allow?: string[]; deny?: string[]; routes?: Array<{ match: string; provider: "openai" | "anthropic" | "openai_compatible" | "gemini"; base_url?: string; key_env?: string }> };
   catalog?: Record<string, CatalogEdit>;
   /** Per-agent tightening: fragments that apply only to the named agent. */
   agents?: Record<string, Fragment>;
@@ -180,7 +180,7 @@ function fragmentSchema(withAgents: boolean): Record<string, unknown> {
               type: "object",
               additionalProperties: false,
               required: ["match", "provider"],
-              properties: { match: { type: "string" }, provider: { enum: ["openai", "anthropic", "openai_compatible"] }, base_url: { type: "string" }, key_env: { type: "string" } },
+              properties: { match: { type: "string" }, provider: { enum: ["openai", "anthropic", "openai_compatible", "gemini"] }, base_url: { type: "string" }, key_env: { type: "string" } },
             },
           },
         },

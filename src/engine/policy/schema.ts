@@ -176,7 +176,7 @@ export const PAYLOAD_SCHEMA = {
             type: "object",
             additionalProperties: false,
             required: ["match", "provider"],
-            properties: { match: { type: "string" }, provider: { enum: ["openai", "anthropic", "openai_compatible"] }, base_url: { type: "string" }, key_env: { type: "string" } },
+            properties: { match: { type: "string" }, provider: { enum: ["openai", "anthropic", "openai_compatible", "gemini"] }, base_url: { type: "string" }, key_env: { type: "string" } },
           },
         },
       },

@@ -151,7 +151,7 @@ export interface CompiledPolicyPayload {
   models?: {
     allow: string[];
     deny: string[];
-    routes: Array<{ match: string; provider: "openai" | "anthropic" | "openai_compatible"; base_url?: string; key_env?: string }>;
+    routes: Array<{ match: string; provider: "openai" | "anthropic" | "openai_compatible" | "gemini"; base_url?: string; key_env?: string }>;
   };
 }
 
