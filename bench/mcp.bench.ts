@@ -3,6 +3,9 @@
  * through the broker (runStdioBroker with the standard test policy: the whole pipeline runs
  * before and after each call, and an audit row is written), and through the broker's routing
  * alone (no governance) to tell transport cost from pipeline cost. Bounded: N sequential calls each.
+ * `in_process_ms` splits the governed part the same way inside one process (no pipes, no
+ * scheduling between processes): the broker's tool decision, before_call (the Governor's gate:
+ * decision + pipeline), after_call (the pipeline on the result) and the audit row's commit.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -56,6 +59,51 @@ function rpc(cmd: string[], env: Record<string, string>): Rpc {
   };
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round((s[s.length >> 1] ?? 0) * 1000) / 1000;
+};
+
+/** The governed part of a call, in process: decision, before_call, after_call, audit commit (medians). */
+async function inProcess(home: string, policy: Record<string, unknown>): Promise<Record<string, number>> {
+  const { signedEnvelope, testPayload } = await import("../test/helpers/policy.ts");
+  const { loadKeys } = await import("../src/engine/crypto/keys.ts");
+  const { issueToken } = await import("../src/engine/crypto/tokens.ts");
+  const { openState } = await import("../src/engine/store/state.ts");
+  const { createPipeline } = await import("../src/engine/pipeline/index.ts");
+  const { createGovernor } = await import("../src/engine/mcp/govern.ts");
+  const keys = loadKeys(home);
+  const db = openState(home);
+  const envelope = signedEnvelope(testPayload(policy), keys);
+  const p = envelope.payload;
+  const pipeline = createPipeline({ envelope, db, keys });
+  const token = await issueToken(keys, { agent: p.agent, session_id: "bench", sandbox_id: p.sandbox_id, policy_version: p.policy_version, ttlSeconds: 300 });
+  const g = createGovernor({ pipeline, db, token: async () => token });
+  const tool = { name: "search_docs", description: "Search the documentation", inputSchema: { type: "object", properties: { query: { type: "string" } }, required: ["query"] } };
+  const decide: number[] = [];
+  const before: number[] = [];
+  const after: number[] = [];
+  const audit: number[] = [];
+  for (let i = 0; i < N + WARMUP; i++) {
+    const t0 = performance.now();
+    g.filterTools([tool], "paged-fixture");
+    const t1 = performance.now();
+    const gate = await g.call({ server: "paged-fixture", name: "search_docs", args: { query: `q${i}` }, tool, session_id: "bench" });
+    const t2 = performance.now();
+    if (gate.denied) throw new Error("bench call refused");
+    await gate.after({ content: [{ type: "text", text: `3 results for q${i}` }] });
+    const t3 = performance.now();
+    await g.flush();
+    const t4 = performance.now();
+    if (i < WARMUP) continue;
+    decide.push(t1 - t0);
+    before.push(t2 - t1);
+    after.push(t3 - t2);
+    audit.push(t4 - t3);
+  }
+  return { tool_decision: median(decide), before_call: median(before), after_call: median(after), audit_commit: median(audit) };
+}
+
 async function measure(r: Rpc): Promise<{ p50: number; p90: number; p99: number; errors: number }> {
   await r.call("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } });
   await r.call("tools/list", {});
@@ -89,6 +137,7 @@ export default async function (): Promise<Record<string, unknown>> {
     const routing = rpc([process.execPath, join(fx, "broker-passthrough.ts"), "--", ...server], {});
     const r = await measure(routing);
     await routing.close();
+    const split = await inProcess(home, JSON.parse(policy));
     const { closeAllState } = await import("../src/engine/store/state.ts");
     closeAllState();
     const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -101,6 +150,7 @@ export default async function (): Promise<Record<string, unknown>> {
       added_p99_ms: r3(b.p99 - d.p99),
       added_routing_p50_ms: r3(r.p50 - d.p50),
       added_pipeline_p50_ms: r3(b.p50 - r.p50),
+      in_process_ms: split,
       goal_added_p50_ms: 1,
       meets_goal: b.p50 - d.p50 <= 1,
     };

@@ -271,3 +271,16 @@ test("stdio, 2026-07-28 client → broker → handshake-era server (server-every
   expect(msgs.filter((m) => m.method !== undefined && m.id !== undefined)).toEqual([]);
   expect(msgs.filter((m) => m.result?.resultType === "input_required")).toHaveLength(2);
 });
+
+test("stdio, both client eras: a first call without a tools/list before it is governed against the definition the broker fetches itself", async () => {
+  for (const open of [legacyStdio, modernStdio]) {
+    const c = await open();
+    try {
+      expect(textOf(await c.call("search_docs", { query: "cold" }))).toBe("3 results for cold");
+      const denied = await c.call("delete_records", { table: "t" });
+      expect(denied.isError).toBe(true);
+    } finally {
+      await c.close();
+    }
+  }
+});

@@ -662,10 +662,18 @@ export class Broker {
     if (hit) return hit;
     const all = new Map<string, Tool>();
     let cursor: string | undefined;
+    // a stateless server needs `_meta` on this request too: the client's own (without its progress
+    // token, which belongs to the call), or, for a handshake-era client, what it declared in initialize
+    let base: Record<string, unknown> = {};
+    if (ch.era === "modern") {
+      if (peer.era === "modern" && isObj(meta)) {
+        const { progressToken: _p, ...rest } = meta;
+        base = { _meta: rest };
+      } else base = withModernMeta(undefined, peer.handshake);
+    }
     for (let page = 0; page < 1000; page++) {
-      const params: Record<string, unknown> = {};
+      const params: Record<string, unknown> = { ...base };
       if (cursor) params.cursor = cursor;
-      if (ch.era === "modern" && isObj(meta)) params._meta = meta;
       const res = await this.request(ch, "tools/list", params);
       if (isError(res)) break;
       for (const t of (Array.isArray(res.result.tools) ? res.result.tools : []) as Tool[]) if (isObj(t) && typeof t.name === "string") all.set(t.name, t);
