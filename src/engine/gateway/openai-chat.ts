@@ -74,7 +74,7 @@ export const openaiChat: WireAdapter = {
     if (!stream) return { clientWantsUsage: true };
     const wants = body.stream_options?.include_usage === true;
     if (!wants) body.stream_options = { ...(body.stream_options ?? {}), include_usage: true };
-    return { clientWantsUsage: wants };
+    return { clientWantsUsage: wants, changed: !wants };
   },
 
   parseResponse(body: Body): ParsedResponse {

@@ -127,8 +127,10 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
 
   // 2. the wire request
   let body: Body;
+  let raw: string;
   try {
-    const parsed = JSON.parse(await req.text());
+    raw = await req.text();
+    const parsed = JSON.parse(raw);
     if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not a JSON object");
     body = parsed as Body;
   } catch (e) {
@@ -192,14 +194,16 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
     return fail({ status: 500, kind: "internal", message: `TapPass gateway: ${msg}` }, { gateway_error: msg });
   }
   if (v1.modified) pr.set.writeBack(body);
-  const { clientWantsUsage } = a.prepareUpstream(body, pr.stream);
+  const { clientWantsUsage, changed } = a.prepareUpstream(body, pr.stream);
+  // nothing rewritten: the client's own bytes go upstream (no re-serialising)
+  const upstreamBody = v1.modified || changed ? JSON.stringify(body) : raw;
   ctx.meta.upstream = { provider: route.provider, origin: new URL(route.base).origin, ...(route.match ? { route: route.match } : {}) };
 
   // 5. upstream
   const t0 = performance.now();
   let up: Awaited<ReturnType<Upstreams["request"]>>;
   try {
-    up = await deps.upstreams.request(route, a.upstreamPath, { method: "POST", headers: forwardHeaders(req.headers, route.provider, key), body: JSON.stringify(body), signal: req.signal });
+    up = await deps.upstreams.request(route, a.upstreamPath, { method: "POST", headers: forwardHeaders(req.headers, route.provider, key), body: upstreamBody, signal: req.signal });
   } catch (e) {
     return upstreamFailure(a, e, fail, route);
   }
@@ -231,8 +235,10 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
 
   // 6. whole answer
   let resBody: Body;
+  let resText: string;
   try {
-    resBody = JSON.parse(await readAll(up.body));
+    resText = await readAll(up.body);
+    resBody = JSON.parse(resText);
   } catch (e) {
     const f = e instanceof UpstreamFailure ? e : new UpstreamFailure("connect", `upstream ${new URL(route.base).origin} sent a body that is not JSON`);
     return upstreamFailure(a, f, fail, route);
@@ -262,6 +268,8 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
   }
   await call.finish({ meta: { http_status: 200, upstream_status: up.status } });
   deps.onCall?.({ trace_id, denied: false, status: 200 });
+  // nothing rewritten: the upstream's own bytes go back (no re-serialising)
+  if (!v2.modified) return new Response(resText, { status: 200, headers: { "content-type": "application/json", "x-tappass-trace-id": trace_id, ...up.headers } });
   return json(resBody, 200, trace_id, up.headers);
 }
 

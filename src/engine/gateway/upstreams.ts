@@ -30,8 +30,18 @@ export interface Route {
   match?: string;
 }
 
+const bases = new Map<string, string>();
 /** "http://h:1/v1/" → "http://h:1"; "http://h/openai/v1" → "http://h/openai". */
 export function normaliseBase(url: string): string {
+  const hit = bases.get(url);
+  if (hit !== undefined) return hit;
+  const out = normaliseBaseUncached(url);
+  if (bases.size > 1000) bases.clear();
+  bases.set(url, out);
+  return out;
+}
+
+function normaliseBaseUncached(url: string): string {
   const u = new URL(url);
   if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`upstream ${url} is not http(s)`);
   let path = u.pathname.replace(/\/+$/, "");

@@ -53,7 +53,7 @@ export interface WireAdapter {
    * Adjust the upstream request (e.g. ask for streamed usage). Returns facts the stream
    * transformer needs, e.g. whether the client itself asked for usage.
    */
-  prepareUpstream(body: Body, stream: boolean): { clientWantsUsage: boolean };
+  prepareUpstream(body: Body, stream: boolean): { clientWantsUsage: boolean; /** the body was changed (else the client's bytes go upstream as they came) */ changed?: boolean };
   parseResponse(body: Body): ParsedResponse;
   /** Remove tool calls marked `removed`; add a notice the client can read. */
   stripToolCalls(body: Body, removed: ToolCall[]): void;

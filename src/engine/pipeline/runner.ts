@@ -58,6 +58,28 @@ export function planSteps(policy: CompiledPolicyPayload): Planned[] {
 
 const runsIn = (def: StepDef, phase: Phase) => def.stage !== "audit" && (def.phases ?? [def.phase]).includes(phase);
 
+interface Plan {
+  all: Planned[];
+  /** The steps of each phase in run order ("first" steps ahead of the policy's order). */
+  phase: Record<Phase, Planned[]>;
+}
+
+/** Plans are computed once per Compiled Policy object (a policy swap is a new object). */
+const plans = new WeakMap<CompiledPolicyPayload, Plan>();
+function planFor(policy: CompiledPolicyPayload): Plan {
+  let p = plans.get(policy);
+  if (!p) {
+    const all = planSteps(policy);
+    const of = (phase: Phase) => {
+      const inPhase = all.filter((x) => x.def && runsIn(x.def, phase));
+      return [...inPhase.filter((x) => x.def?.first), ...inPhase.filter((x) => !x.def?.first)];
+    };
+    p = { all, phase: { before_call: of("before_call"), call: of("call"), after_call: of("after_call") } };
+    plans.set(policy, p);
+  }
+  return p;
+}
+
 /** What the mode makes of a step's decision. */
 export function applyMode(mode: Mode, d: StepDecision, hard: boolean): StepDecision {
   if (hard) return d;
@@ -134,7 +156,8 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
   const envelope = deps.envelope;
   const policy = envelope.payload;
   const mode = policy.pipeline.mode;
-  const plan = planSteps(policy);
+  const planned = planFor(policy);
+  const plan = planned.all;
   const ctx: CallContext = {
     trace_id: init.trace_id ?? newTraceId(),
     session_id: init.session_id,
@@ -266,8 +289,7 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
         return { decision: "deny", denied_by: deniedBy, modified, fragments: phaseFrags };
       }
     }
-    const inPhase = plan.filter((p) => p.def && runsIn(p.def, phase));
-    const steps = [...inPhase.filter((p) => p.def?.first), ...inPhase.filter((p) => !p.def?.first)];
+    const steps = planned.phase[phase];
     let i = 0;
     while (i < steps.length) {
       const p = steps[i] as Planned;
@@ -284,10 +306,10 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
           }
         }
         if (denied) break;
-      } else if (p.def?.ledger?.(ctx, phase)) {
+      } else if (p.def?.ledger?.(ctx, envFor(p.cfg, phase))) {
         // adjacent ledger steps: one batched write transaction (atomic check-and-update)
         const group: Planned[] = [];
-        while (i < steps.length && (steps[i] as Planned).def?.ledger?.(ctx, phase)) group.push(steps[i++] as Planned);
+        while (i < steps.length && (steps[i] as Planned).def?.ledger?.(ctx, envFor((steps[i] as Planned).cfg, phase))) group.push(steps[i++] as Planned);
         let denied: boolean;
         let current = group[0] as Planned;
         try {

@@ -130,10 +130,11 @@ export interface StepDef {
   /** Runs before the other steps of its phase whatever the policy's order (e.g. pii_restore, so tool rules see real values). */
   first?: boolean;
   /**
-   * The step checks-and-updates shared counters (synchronously) for this call: the runner runs
-   * it, with the adjacent ledger steps, inside one batched write transaction (../batch.ts).
+   * The step checks-and-updates shared counters (synchronously) for this call and needs the
+   * database to do it (false when it can answer from memory, e.g. this process's lease): the
+   * runner runs it, with the adjacent ledger steps, inside one batched write transaction (../batch.ts).
    */
-  ledger?: (ctx: CallContext, phase: Phase) => boolean;
+  ledger?: (ctx: CallContext, env: StepEnv) => boolean;
   run(ctx: CallContext, env: StepEnv): StepResult | Promise<StepResult>;
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readRows } from "../../../src/engine/audit/read.ts";
-import { flushLedger, hitRate, reconcile, release, reserve, usage } from "../../../src/engine/pipeline/steps/_ledger.ts";
+import { budgetLeaseCovers, flushLedger, hitRate, rateLeaseCovers, reconcile, release, reserve, returnLeases, usage } from "../../../src/engine/pipeline/steps/_ledger.ts";
 import { testPayload } from "../../helpers/policy.ts";
 import { type Env, llmCall, pipelineEnv } from "./helpers.ts";
 
@@ -64,7 +64,7 @@ describe("write-behind settlement of reservations", () => {
     // usage() applies what is queued before it reads
     expect(usage(env.db, K)).toEqual({ used: 450, reserved: 0 });
     // ... and so does the timer, a few ms later
-    const d = reserve(env.db, K, 10_000, 100, { now, ttlMs: 60_000 });
+    const d = reserve(env.db, K, 10_000, 1000, { now, ttlMs: 60_000 });
     if (!d.ok) return;
     reconcile(env.db, d.reservation, 100, now);
     await Bun.sleep(30);
@@ -105,6 +105,79 @@ describe("write-behind settlement of reservations", () => {
     expect(db.prepare<{ used: number }>("SELECT used FROM pipeline_usage WHERE key = ?").get(K)?.used).toBe(123);
     expect(db.prepare<{ n: number }>("SELECT count(*) AS n FROM pipeline_reservations").get()?.n).toBe(0);
     db.close();
+  });
+});
+
+describe("leases: far from a limit, a process serves calls from a slice it has already counted", () => {
+  const K = "tokens:agent=mailer:day=lease";
+  test("budget: a slice is reserved in the database up front; calls within it touch nothing; other processes see it in flight", async () => {
+    env = await pipelineEnv();
+    const now = Date.now();
+    const a = reserve(env.db, K, 1_000_000, 1000, { now, ttlMs: 60_000 });
+    expect(a).toMatchObject({ ok: true, leased: true });
+    const rows = () => env.db.prepare<{ amount: number }>("SELECT amount FROM pipeline_reservations WHERE key = ?").all(K);
+    // one row: this call's 1000 plus a slice of min(room/16, 64 calls) = 62,437.5
+    expect(rows()).toEqual([{ amount: 1000 + (1_000_000 - 1000) / 16 }]);
+    expect(budgetLeaseCovers(env.db, K, 1_000_000, 1000, now)).toBe(true);
+    const before = env.db.prepare<{ n: number }>("SELECT total_changes() AS n").get()?.n;
+    const more = Array.from({ length: 10 }, () => reserve(env.db, K, 1_000_000, 1000, { now, ttlMs: 60_000 }));
+    expect(more.every((r) => r.ok && r.leased)).toBe(true);
+    expect(env.db.prepare<{ n: number }>("SELECT total_changes() AS n").get()?.n).toBe(before); // no writes
+    // the database (what every other process checks against) already counts the whole slice
+    expect(usage(env.db, K).reserved).toBe(1000 + (1_000_000 - 1000) / 16);
+    // settle: real usage is charged, the slice shrinks by what the calls held
+    for (const r of [a, ...more]) if (r.ok) reconcile(env.db, r.reservation, 500, now);
+    expect(usage(env.db, K)).toEqual({ used: 5500, reserved: (1_000_000 - 1000) / 16 - 10_000 });
+    // a changed limit is never served from an old slice
+    expect(budgetLeaseCovers(env.db, K, 5000, 1000, now)).toBe(false);
+    // giving the slice back leaves only real usage
+    returnLeases(env.db);
+    expect(usage(env.db, K)).toEqual({ used: 5500, reserved: 0 });
+  });
+
+  test("budget: near the limit there is no slice: every call reserves exactly (no process can hold room another needs)", async () => {
+    env = await pipelineEnv();
+    const now = Date.now();
+    const r = reserve(env.db, K, 50_000, 1000, { now, ttlMs: 60_000 });
+    expect(r.ok && r.leased).toBeFalsy();
+    expect(usage(env.db, K)).toEqual({ used: 0, reserved: 1000 });
+  });
+
+  test("budget: a lease's process dies: the slice expires and is charged (never under-counted)", async () => {
+    env = await pipelineEnv();
+    const now = Date.now();
+    const a = reserve(env.db, K, 1_000_000, 1000, { now, ttlMs: 1000 });
+    if (!a.ok) throw new Error("reserve failed");
+    const slice = 1000 + (1_000_000 - 1000) / 16;
+    // another process (simulated: the lease is gone from this one's memory) reserves after the expiry
+    const { openDb } = await import("../../../src/engine/store/db.ts");
+    const other = openDb(env.db.path);
+    const b = reserve(other, K, 1_000_000, 1000, { now: now + 5000, ttlMs: 60_000 });
+    expect(b).toMatchObject({ ok: true, used: slice });
+    other.close();
+  });
+
+  test("rate: a slice of the current bucket is counted up front and served from memory; unused events go back when the bucket ends", async () => {
+    env = await pipelineEnv();
+    const t0 = 1_800_000_000_000;
+    const count = () => env.db.prepare<{ n: number | null }>("SELECT sum(n) AS n FROM pipeline_rate WHERE key = 'rpm:x|60000'").get()?.n ?? 0;
+    expect(hitRate(env.db, "rpm:x", 100_000, 60_000, t0)).toEqual({ ok: true, count: 1 });
+    // 1 + min(64, floor((100000 - 1) / 16)) counted at once
+    expect(count()).toBe(65);
+    expect(rateLeaseCovers(env.db, "rpm:x", 100_000, 60_000, t0 + 10)).toBe(true);
+    for (let i = 0; i < 64; i++) expect(hitRate(env.db, "rpm:x", 100_000, 60_000, t0 + 10).ok).toBe(true);
+    expect(count()).toBe(65);
+    // the slice is used up: the next call counts in the database again (and takes a new slice)
+    expect(hitRate(env.db, "rpm:x", 100_000, 60_000, t0 + 20)).toEqual({ ok: true, count: 66 });
+    expect(count()).toBe(130);
+    // next bucket: the unused part of the old slice is given back
+    expect(hitRate(env.db, "rpm:x", 100_000, 60_000, t0 + 1500).ok).toBe(true);
+    expect(count()).toBe(66 + 1 + 64);
+    returnLeases(env.db);
+    expect(count()).toBe(67);
+    // near the limit: no slice
+    expect(hitRate(env.db, "rpm:y", 10, 60_000, t0).ok).toBe(true);
+    expect(rateLeaseCovers(env.db, "rpm:y", 10, 60_000, t0)).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 /** The reserve-then-reconcile shape shared by the token and dollar budgets. */
 import type { CallContext, StepEnv, StepResult } from "../types.ts";
-import { type Reservation, reconcile, release, reserve } from "./_ledger.ts";
+import { budgetLeaseCovers, type Reservation, reconcile, release, reserve } from "./_ledger.ts";
 import { act, num } from "./_util.ts";
 
 export interface BudgetSpec {
@@ -20,6 +20,15 @@ export function estimateTokens(ctx: CallContext, env: StepEnv): { input_tokens: 
 }
 
 export const isModelCall = (ctx: CallContext) => ctx.surface === "llm" || (ctx.surface === "eval" && !!ctx.model);
+
+/** Does this call's reservation need the database (not servable from this process's lease)? */
+export function budgetNeedsLedger(spec: BudgetSpec, ctx: CallContext, env: StepEnv): boolean {
+  if (env.phase !== "before_call" || !isModelCall(ctx)) return false;
+  const limit = spec.limit(env);
+  if (limit === null) return false;
+  const now = env.now();
+  return !budgetLeaseCovers(env.db, spec.key(ctx, now), limit, spec.estimate(ctx, env), now);
+}
 
 export function runBudget(spec: BudgetSpec, ctx: CallContext, env: StepEnv): StepResult {
   const slot = `_reservation_${spec.name}`;
@@ -47,7 +56,7 @@ export function runBudget(spec: BudgetSpec, ctx: CallContext, env: StepEnv): Ste
         delete ctx.flags[slot];
       }
     });
-    return { decision: "allow", evidence: { key, limit, used: round(r.used), reserved: round(r.reserved + amount), estimate: round(amount) } };
+    return { decision: "allow", evidence: { key, limit, used: round(r.used), reserved: round(r.reserved + amount), estimate: round(amount), ...(r.leased ? { leased: true } : {}) } };
   }
   const res = ctx.flags[slot] as Reservation | undefined;
   if (!res) return { decision: "allow", evidence: { reconciled: false } };

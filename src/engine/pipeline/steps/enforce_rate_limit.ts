@@ -1,19 +1,28 @@
 /** enforce_rate_limit: requests per agent per minute (budget.requests_per_minute), sliding window in SQLite. */
-import type { StepDef } from "../types.ts";
-import { hitRate } from "./_ledger.ts";
+import type { CallContext, StepDef, StepEnv } from "../types.ts";
+import { hitRate, rateLeaseCovers } from "./_ledger.ts";
 import { act, num } from "./_util.ts";
+
+function rule(ctx: CallContext, env: StepEnv): { limit: number; windowMs: number; key: string } | undefined {
+  const c = env.step.config ?? {};
+  const limit = typeof c.requests_per_minute === "number" ? c.requests_per_minute : env.policy.budget.requests_per_minute;
+  if (limit === null || limit === undefined) return undefined;
+  return { limit, windowMs: num(c.window_s, 60) * 1000, key: `rpm:agent=${ctx.agent}` };
+}
 
 const step: StepDef = {
   name: "enforce_rate_limit",
   phase: "before_call",
   aspect: "budget",
-  ledger: () => true,
+  // the check-and-count needs the database unless this process's slice of the window covers it
+  ledger(ctx, env) {
+    const r = rule(ctx, env);
+    return !!r && !rateLeaseCovers(env.db, r.key, r.limit, r.windowMs, env.now());
+  },
   run(ctx, env) {
-    const c = env.step.config ?? {};
-    const limit = typeof c.requests_per_minute === "number" ? c.requests_per_minute : env.policy.budget.requests_per_minute;
-    if (limit === null || limit === undefined) return { decision: "allow", evidence: { limit: "none" } };
-    const windowMs = num(c.window_s, 60) * 1000;
-    const key = `rpm:agent=${ctx.agent}`;
+    const rl = rule(ctx, env);
+    if (!rl) return { decision: "allow", evidence: { limit: "none" } };
+    const { limit, windowMs, key } = rl;
     const r = hitRate(env.db, key, limit, windowMs, env.now());
     if (!r.ok) return { decision: act(env.action), reason: `rate limit: ${r.count} requests in the last ${windowMs / 1000} s (limit ${limit})`, evidence: { limit, count: r.count } };
     return { decision: "allow", evidence: { limit, count: r.count } };

@@ -4,15 +4,15 @@
  * (loop_guard). A session id is bound to the first agent that used it.
  */
 import type { StepDef } from "../types.ts";
-import { isSessionKilled } from "./_ledger.ts";
+import { sessionKnown, sessionRow } from "./_ledger.ts";
 
 const step: StepDef = {
   name: "enforce_session_scope",
   phase: "before_call",
   aspect: "identity",
   hard: true,
-  // reads the session's owner and records a new session: in the batched ledger transaction
-  ledger: () => true,
+  // records a session the first time this process sees it: in the batched ledger transaction
+  ledger: (ctx, env) => !!ctx.session_id && !sessionKnown(env.db, ctx.session_id),
   run(ctx, env) {
     const p = env.policy;
     if (p.agent !== ctx.agent && p.identity.agent_id !== ctx.agent)
@@ -25,14 +25,13 @@ const step: StepDef = {
       return { decision: "deny", reason: `the capability token is bound to sandbox ${claims.sbx}`, evidence: { scope: "sandbox_mismatch" } };
     if (p.sandbox_id && ctx.sandbox_id && p.sandbox_id !== ctx.sandbox_id)
       return { decision: "deny", reason: `this Compiled Policy is for sandbox ${p.sandbox_id}`, evidence: { scope: "sandbox_mismatch" } };
-    const killed = isSessionKilled(env.db, ctx.session_id);
-    if (killed) {
+    // one read of the session's row (owner, killed); a new session is recorded for this agent
+    const row = sessionRow(env.db, ctx.session_id, ctx.agent);
+    if (row.killed) {
       ctx.flags.session_killed = true;
-      return { decision: "deny", reason: `session ${ctx.session_id} was killed${killed.reason ? ` (${killed.reason})` : ""}; start a new session`, evidence: { scope: "session_killed" } };
+      return { decision: "deny", reason: `session ${ctx.session_id} was killed${row.killed.reason ? ` (${row.killed.reason})` : ""}; start a new session`, evidence: { scope: "session_killed" } };
     }
-    const owner = env.db.prepare<{ agent: string }>("SELECT agent FROM pipeline_sessions WHERE session_id = ?").get(ctx.session_id);
-    if (owner && owner.agent !== ctx.agent) return { decision: "deny", reason: "this session id belongs to another agent", evidence: { scope: "session_owner_mismatch" } };
-    if (!owner) env.db.prepare("INSERT OR IGNORE INTO pipeline_sessions (session_id, agent) VALUES (?, ?)").run(ctx.session_id, ctx.agent);
+    if (row.agent !== ctx.agent) return { decision: "deny", reason: "this session id belongs to another agent", evidence: { scope: "session_owner_mismatch" } };
     return { decision: "allow", evidence: { session: "in_scope" } };
   },
 };

@@ -8,7 +8,7 @@ const step: StepDef = {
   phase: "before_call",
   phases: ["before_call", "after_call"],
   aspect: "budget",
-  ledger: (ctx, phase) => toolsInScope(ctx, phase).length > 0,
+  ledger: (ctx, env) => toolsInScope(ctx, env.phase).length > 0,
   run(ctx, env) {
     const c = env.step.config ?? {};
     const limit = typeof c.tool_calls_per_minute === "number" ? c.tool_calls_per_minute : env.policy.budget.tool_calls_per_minute;

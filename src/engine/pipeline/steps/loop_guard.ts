@@ -14,7 +14,7 @@ const step: StepDef = {
   phase: "before_call",
   phases: ["before_call", "after_call"],
   aspect: "tools",
-  ledger: (ctx, phase) => toolsInScope(ctx, phase).length > 0,
+  ledger: (ctx, env) => toolsInScope(ctx, env.phase).length > 0,
   run(ctx, env) {
     const killed = isSessionKilled(env.db, ctx.session_id);
     if (killed) {
