@@ -12,7 +12,7 @@ import { tappassHome } from "../home.ts";
 import { createPipeline } from "../pipeline/index.ts";
 import type { Pipeline } from "../pipeline/types.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
-import { checkpointInBackground } from "../store/checkpoint.ts";
+import { startCheckpointer } from "../audit/checkpointer.ts";
 import type { Db } from "../store/db.ts";
 import { BreakerRegistry } from "./circuit-breaker.ts";
 import { createHandler, type GatewayStats } from "./server.ts";
@@ -80,8 +80,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   } catch (e) {
     throw new TapPassError("gateway_listen_failed", `cannot listen on ${host}:${opts.port ?? 0}: ${(e as Error).message}`, 3, { hint: "pick another --port, or 0 for any free port" });
   }
-  // WAL checkpoints (and their fsync) on a worker thread, not inside a governed call's COMMIT
-  const stopCheckpoints = checkpointInBackground(opts.db);
+  // WAL checkpoints (and their fsync) on a worker thread from the first call, not inside a
+  // governed call's COMMIT (the audit log would start it only after 2000 rows)
+  const stopCheckpoints = startCheckpointer(opts.db) ?? (() => {});
   const port = server.port as number;
   const shownHost = host === "::1" ? "[::1]" : host;
   return {
