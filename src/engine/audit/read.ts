@@ -25,7 +25,8 @@ export function fromDbRow(r: DbRow): AuditRow {
   let content: { step_decisions?: AuditRow["step_decisions"]; meta?: AuditRow["meta"] } = {};
   if (r.content !== null) {
     try {
-      content = JSON.parse(r.content);
+      // Stored as TEXT; a BLOB with the same bytes (the digest covers bytes) reads the same.
+      content = JSON.parse(typeof r.content === "string" ? r.content : new TextDecoder().decode(r.content as Uint8Array));
     } catch {
       content = {};
     }

@@ -186,7 +186,7 @@ const VERIFY_PAGE = `SELECT seq, ts, trace_id, session_id, agent_id, sandbox_id,
  */
 function* verifyRows(db: Db): Generator<DbVRow> {
   const page = db.prepare<DbVRow>(VERIFY_PAGE);
-  let after = 0;
+  let after = Number.NEGATIVE_INFINITY; // rows with seq <= 0 too: each one is a bad row
   for (;;) {
     const rows = page.all(after);
     for (const r of rows) yield r;

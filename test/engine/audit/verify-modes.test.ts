@@ -80,6 +80,7 @@ describe("fast and full verification", () => {
     ["a row_hash", (db) => db.run("UPDATE audit_log SET row_hash = (SELECT row_hash FROM audit_log WHERE seq = 5) WHERE seq = 21"), 21],
     ["a deleted row", (db) => db.run("DELETE FROM audit_log WHERE seq = 44"), 44],
     ["the kid of a signature", (db) => db.run("UPDATE audit_log SET signature = replace(signature, kid, 'mallory') WHERE seq = 9"), 9],
+    ["a row slipped in before the first (seq 0)", (db) => db.run("INSERT INTO audit_log SELECT 0, ts, trace_id, session_id, agent_id, sandbox_id, policy_version, surface, decision, content, content_digest, erased, prev_hash, row_hash, kid, signature FROM audit_log WHERE seq = 1"), 1],
     ["the tail (truncated)", (db) => db.run("DELETE FROM audit_log WHERE seq > 70"), 71],
   ];
   for (const [what, tamper, bad] of tamperings) {
@@ -186,4 +187,15 @@ describe("JSONL slices that start mid-chain carry the previous row's signature",
     const stripped = [JSON.stringify(first), ...lines.slice(1)];
     expect(verifyJsonl(`${stripped.join("\n")}\n`, t.verifier)).toMatchObject({ ok: false, first_bad_seq: 6 });
   });
+});
+
+test("content re-stored as a BLOB of the same bytes still verifies (the digest covers bytes) and still reads back", async () => {
+  const { readRows } = await import("../../../src/engine/audit/index.ts");
+  const t = await setup();
+  writeBatch(t.db, t.signer, rows(0, 5));
+  const db = t.raw();
+  db.run("UPDATE audit_log SET content = CAST(content AS BLOB) WHERE seq = 3");
+  db.close();
+  expect(verifyDb(t.db, t.verifier)).toMatchObject({ ok: true, rows: 5 });
+  expect(readRows(t.db, { after_seq: 2, limit: 1 })[0]?.meta).toMatchObject({ model: "gpt-4o-mini" });
 });
