@@ -15,15 +15,16 @@ export interface ExecFlags {
   "no-kernel": boolean;
   "upstream-anthropic"?: string;
   "upstream-openai"?: string;
+  "upstream-gemini"?: string;
   "mcp-config"?: string;
   summary?: string;
   quiet: boolean;
   json: boolean;
 }
 
-type StringFlag = "agent" | "upstream-anthropic" | "upstream-openai" | "mcp-config" | "summary";
+type StringFlag = "agent" | "upstream-anthropic" | "upstream-openai" | "upstream-gemini" | "mcp-config" | "summary";
 type BoolFlag = "no-kernel" | "quiet" | "json";
-const STRING_FLAGS = new Set<string>(["agent", "upstream-anthropic", "upstream-openai", "mcp-config", "summary"]);
+const STRING_FLAGS = new Set<string>(["agent", "upstream-anthropic", "upstream-openai", "upstream-gemini", "mcp-config", "summary"]);
 const BOOL_FLAGS = new Set<string>(["no-kernel", "quiet", "json"]);
 
 /** `[FLAGS…] -- COMMAND…` → flags and the command; null when oclif should parse it instead. */
@@ -66,6 +67,7 @@ export async function execCommand(flags: ExecFlags, command: string[]): Promise<
     upstreams: {
       anthropic: flags["upstream-anthropic"] ?? process.env.TAPPASS_UPSTREAM_ANTHROPIC,
       openai: flags["upstream-openai"] ?? process.env.TAPPASS_UPSTREAM_OPENAI,
+      gemini: flags["upstream-gemini"] ?? process.env.TAPPASS_UPSTREAM_GEMINI,
     },
     log: (l) => process.stderr.write(`${l}\n`),
   });

@@ -17,6 +17,7 @@ export default class Exec extends BaseCommand {
     "no-kernel": Flags.boolean({ default: false, description: "run without the kernel ring (Landlock, seccomp, network namespace); recorded as unconfined" }),
     "upstream-anthropic": Flags.string({ description: "Anthropic upstream base URL (default https://api.anthropic.com or $TAPPASS_UPSTREAM_ANTHROPIC)" }),
     "upstream-openai": Flags.string({ description: "OpenAI-compatible upstream base URL (default https://api.openai.com or $TAPPASS_UPSTREAM_OPENAI)" }),
+    "upstream-gemini": Flags.string({ description: "Gemini API upstream base URL (default https://generativelanguage.googleapis.com or $TAPPASS_UPSTREAM_GEMINI)" }),
     "mcp-config": Flags.string({ description: "an extra .mcp.json-style file of MCP servers (the project's .mcp.json is read too); every server goes through the broker" }),
     summary: Flags.string({ description: "also write the run summary as JSON to this file" }),
     quiet: Flags.boolean({ default: false, description: "no summary on stderr" }),

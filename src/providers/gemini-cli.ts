@@ -1,10 +1,11 @@
 /**
- * Gemini CLI: system settings (excluded tools, MCP servers through the broker, sandbox) and a
- * policy-engine TOML of [[rule]] entries (toolName / argsPattern / decision / priority).
+ * Gemini CLI: settings (MCP servers through the broker, auth by API key — the capability token —,
+ * sandbox, no telemetry) and a policy-engine TOML of [[rule]] entries (toolName / argsPattern /
+ * decision / priority) that `tappass exec` loads as `--admin-policy`, Gemini's highest tier.
  */
 import { toToml, type TomlTable } from "./toml.ts";
 import type { Provider } from "./types.ts";
-import { deniedPaths, json, uniq } from "./util.ts";
+import { deniedPaths, json } from "./util.ts";
 
 /** TapPass/Claude tool names → Gemini CLI's built-in tool names. */
 const GEMINI_NAMES: Record<string, string> = {
@@ -13,12 +14,17 @@ const GEMINI_NAMES: Record<string, string> = {
   Write: "write_file",
   Edit: "replace",
   Glob: "glob",
-  Grep: "search_file_content",
+  Grep: "grep_search",
   WebFetch: "web_fetch",
   WebSearch: "google_web_search",
   LS: "list_directory",
 };
-const gname = (t: string) => GEMINI_NAMES[t] ?? t.replace("/", "__");
+/** MCP tools are `mcp_SERVER_TOOL` in Gemini's policy engine (TapPass: `mcp__server__tool` or `server/tool`). */
+function gname(t: string): string {
+  if (GEMINI_NAMES[t]) return GEMINI_NAMES[t];
+  const m = /^mcp__(.+?)__(.+)$/.exec(t) ?? /^([^/]+)\/(.+)$/.exec(t);
+  return m ? `mcp_${m[1]}_${m[2]}` : t;
+}
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** A shell glob like "rm -rf /*" → a regex over the JSON args ("rm -rf /.*"). */
 const globToRegex = (g: string) => g.split("*").map(esc).join(".*");
@@ -30,8 +36,8 @@ export const geminiCli: Provider = {
     const servers = Object.entries(caps.mcpServers ?? {}).sort(([a], [b]) => a.localeCompare(b));
     const settings = {
       tools: {
-        exclude: uniq(policy.tools.deny.filter((t) => t !== "*").map(gname)).sort(),
-        sandbox: policy.pipeline.mode !== "observe",
+        // under TapPass's kernel ring the agent is already confined; Gemini's own (container) sandbox would relaunch outside it
+        sandbox: policy.pipeline.mode !== "observe" && !caps.kernelRing,
       },
       mcpServers: Object.fromEntries(servers.map(([n, s]) => [n, "command" in s ? { command: s.command, args: s.args, trust: false } : { httpUrl: s.url, trust: false }])),
       security: { auth: { selectedType: "gemini-api-key" } },

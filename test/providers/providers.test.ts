@@ -78,8 +78,11 @@ test("gemini-cli: policy TOML denies dangerous shell patterns and denied paths a
   expect(new RegExp(rmRule!.argsPattern).test('{"command":"rm -rf /home"}')).toBe(true);
   expect(pol.rule.some((r) => r.toolName === "google_web_search" && r.decision === "deny")).toBe(true);
   expect(pol.rule.at(-1)).toEqual({ toolName: "*", decision: "deny", priority: 1 });
+  // MCP tools in Gemini's own naming (the "__" form is refused by its policy engine)
+  expect(pol.rule.every((r) => !String(r.toolName).includes("__"))).toBe(true);
   const s = JSON.parse(f.find((x) => x.path.endsWith("settings.json"))!.content);
-  expect(s.tools.exclude).toContain("google_web_search");
+  expect(s.security.auth.selectedType).toBe("gemini-api-key");
+  expect(s.tools.sandbox).toBe(!caps.kernelRing);
 });
 
 test("openshell, nono, monty and langchain-sdk carry the filesystem, network, interpreter and tool aspects", () => {

@@ -1,8 +1,10 @@
 /**
  * Which harness a command is, and how its rendered config reaches it: Claude Code gets
  * `--settings` (+ `--mcp-config`) on its command line and a private CLAUDE_CONFIG_DIR; Codex a
- * private CODEX_HOME; Gemini CLI its system-settings path. Anything else runs with the env alone
- * (gateway + token), under the kernel ring.
+ * private CODEX_HOME; Gemini CLI a private GEMINI_CLI_HOME holding the rendered settings (its
+ * system-settings path is only honoured for root-owned files, which a sandbox's user namespace
+ * never shows) and the rendered rules as `--admin-policy`, its highest policy tier. Anything else
+ * runs with the env alone (gateway + token), under the kernel ring.
  */
 import { basename, join } from "node:path";
 
@@ -27,8 +29,13 @@ export function wireHarness(h: Harness, argv: string[], dir: string, hasMcp: boo
     case "codex":
       return { argv, env: { CODEX_HOME: join(dir, "codex") } };
     case "gemini-cli":
-      return { argv, env: { GEMINI_CLI_SYSTEM_SETTINGS_PATH: join(dir, "gemini-cli", "settings.json") } };
+      return { argv: [argv[0] as string, "--admin-policy", join(dir, "gemini-cli", "policy.toml"), ...argv.slice(1)], env: { GEMINI_CLI_HOME: join(dir, "gemini-home") } };
     default:
       return { argv, env: {} };
   }
 }
+
+/** Rendered files a harness also needs at a second place (its private home). */
+export const HARNESS_COPIES: Partial<Record<Harness, Array<[from: string, to: string]>>> = {
+  "gemini-cli": [["gemini-cli/settings.json", "gemini-home/.gemini/settings.json"]],
+};

@@ -21,7 +21,7 @@
  * reaches them directly. The modules on the path to the spawn avoid node:crypto (its first
  * import alone costs ~4 ms): ids come from Web Crypto.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { selfCommand } from "../../cli/self.ts";
@@ -36,7 +36,7 @@ import type { CompiledPolicyPayload } from "../policy/types.ts";
 import type { Db } from "../store/db.ts";
 import { openState } from "../store/state.ts";
 import { governedEnv } from "./agent-env.ts";
-import { type Harness, harnessOf, wireHarness } from "./harness.ts";
+import { HARNESS_COPIES, type Harness, harnessOf, wireHarness } from "./harness.ts";
 import { type McpSetup, loadMcpConfig, projectMcpFiles, startMcp } from "./mcp.ts";
 import type { ExecSummary } from "./summary.ts";
 
@@ -91,7 +91,7 @@ interface Governor {
 }
 
 /** Harness state directories the agent must write (sessions, logs): private to this run. */
-const HARNESS_STATE: Partial<Record<Harness, string>> = { "claude-code": "claude-home", codex: "codex" };
+const HARNESS_STATE: Partial<Record<Harness, string>> = { "claude-code": "claude-home", codex: "codex", "gemini-cli": "gemini-home" };
 
 /**
  * Ports of the agent's side of the bridge (its network namespace is empty, so any will do):
@@ -229,6 +229,10 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
           const p = join(dir, f.path);
           mkdirSync(dirname(p), { recursive: true });
           writeFileSync(p, f.content, { mode: f.mode ?? 0o644 });
+        }
+        for (const [from, to] of HARNESS_COPIES[harness] ?? []) {
+          mkdirSync(dirname(join(dir, to)), { recursive: true });
+          copyFileSync(join(dir, from), join(dir, to));
         }
       }
       const token = await mint();

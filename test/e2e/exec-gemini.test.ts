@@ -1,0 +1,87 @@
+// `tappass exec -- gemini`: the real Gemini CLI (headless) under exec, its model calls through the
+// gateway in Gemini's wire format, inside the kernel ring; the model is a scripted fake on 127.0.0.1.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { auditRows as readAudit } from "../helpers/audit.ts";
+import { root, tappass } from "../helpers/cli.ts";
+import { type FakeModel, startFakeModel } from "../helpers/fake-model.ts";
+import { tappassAsync } from "../helpers/run.ts";
+
+const gemini = join(root, "node_modules", ".bin", "gemini");
+const OPERATOR_KEY = "AIzaSyOPERATORrealKEYmustNOTleak000000000";
+let home: string;
+let ws: string;
+let fakeHome: string;
+let fm: FakeModel;
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), "tappass-test-exec-gem-"));
+  ws = mkdtempSync(join(tmpdir(), "tappass-test-ws-gem-"));
+  fakeHome = mkdtempSync(join(tmpdir(), "tappass-test-fakehome-gem-"));
+  mkdirSync(join(fakeHome, ".ssh"));
+  writeFileSync(join(fakeHome, ".ssh", "id_rsa"), "-----BEGIN OPENSSH PRIVATE KEY-----\nSECRET-KEY-MATERIAL\n-----END OPENSSH PRIVATE KEY-----\n", { mode: 0o600 });
+  writeFileSync(join(ws, "notes.txt"), "hello\n");
+  writeFileSync(join(ws, "agent-policy.yaml"), 'tools:\n  dangerous_commands: ["touch *should-not-exist*"]\n');
+  for (const args of [
+    ["init", "--org", "acme"],
+    ["project", "create", "platform"],
+    ["agent", "create", "coder", "--project", "platform", "--function", "coding_assistant", "--category", "source_code"],
+    ["policy", "apply", "--level", "agent=coder", join(ws, "agent-policy.yaml")],
+  ]) {
+    const r = tappass(args, { home });
+    if (r.code !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}`);
+  }
+  fm = await startFakeModel();
+  fm.setDefault((req) => {
+    // Gemini CLI first asks a small model to rate the prompt (a JSON answer), then streams the turn
+    if (req.body?.generationConfig?.responseMimeType === "application/json") return { text: JSON.stringify({ complexity_reasoning: "simple", complexity_score: 5 }) };
+    const all = JSON.stringify(req.body?.contents ?? []);
+    if (all.includes("functionResponse")) return { text: "Finished." };
+    const m = /RUN<<(.+?)>>/.exec(all);
+    if (m) return { text: "Running it.", tool_calls: [{ name: "run_shell_command", arguments: { command: m[1] } }] };
+    return { text: "Hello from the governed model." };
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await fm?.close();
+  for (const d of [home, ws, fakeHome]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+const execGemini = (prompt: string) =>
+  tappassAsync(["exec", "--agent", "coder", "--upstream-gemini", fm.url, "--summary", join(home, "last-summary.json"), "--", gemini, "-p", prompt, "--output-format", "json"], {
+    home,
+    cwd: ws,
+    env: { HOME: fakeHome, GEMINI_API_KEY: OPERATOR_KEY, GEMINI_CLI_TRUST_WORKSPACE: "true", NO_COLOR: "1" },
+    timeoutMs: 150_000,
+  });
+
+describe("tappass exec -- gemini", () => {
+  test("a governed session: answer through the gateway, operator key only upstream, audit rows", async () => {
+    fm.reset();
+    const r = await execGemini("say hello");
+    expect(r.stderr).not.toContain(OPERATOR_KEY);
+    if (r.code !== 0) console.error(r.stdout, r.stderr);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Hello from the governed model.");
+    const ups = fm.requests.filter((q) => q.path.startsWith("/v1beta/models/"));
+    expect(ups.length).toBeGreaterThan(0);
+    for (const q of ups) expect(q.headers["x-goog-api-key"]).toBe(OPERATOR_KEY);
+    const rows = readAudit(home).filter((x) => x.surface === "llm");
+    expect(rows.length).toBeGreaterThanOrEqual(ups.length);
+    expect(rows.at(-1)?.meta.wire).toBe("gemini-generate");
+  }, 180_000);
+
+  test("a shell command the policy denies never runs", async () => {
+    fm.reset();
+    const marker = join(ws, "should-not-exist");
+    const r = await execGemini(`please run RUN<<touch ${marker}>>`);
+    if (process.env.DEBUG_GEMINI) console.error(r.stdout, r.stderr);
+    expect(await Bun.file(marker).exists()).toBe(false);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/dangerous_commands|denied|policy/);
+    const denied = readAudit(home).filter((x) => x.decision === "deny" || JSON.stringify(x.step_decisions).includes("dangerous_commands"));
+    expect(denied.length).toBeGreaterThan(0);
+  }, 180_000);
+});
