@@ -11,6 +11,10 @@
  * time-to-first-token (unpaced, and with the model pacing chunks 5 ms apart so the stream
  * guard's hold-back shows). Loops are bounded.
  *
+ * The same prompt on every call is what an agent does with its system prompt and earlier turns,
+ * and the pipeline memoises detector results by text; `c1_unique` (a different user message on
+ * every call) shows the added latency when every text is new to the detectors.
+ *
  * Run alone: `bun bench/run.ts gateway`. The file is also its own child process
  * (`--child=fake|tappass`).
  */
@@ -130,19 +134,23 @@ for (const proto of [net.Server.prototype, http.Server.prototype]) {
 
 const portkeyHeaders = (upstream: string) => ({ "content-type": "application/json", authorization: "Bearer sk-bench", "x-portkey-provider": "openai", "x-portkey-custom-host": `${upstream}/v1` });
 
-const body = (stream: boolean) =>
+let uniq = 0;
+const body = (stream: boolean, unique = false) =>
   JSON.stringify({
     model: "gpt-4o-mini",
     stream,
     messages: [
       { role: "system", content: "You are a helpful support assistant for Acme. Answer briefly and politely." },
-      { role: "user", content: "Hello! Could you tell me how long a refund usually takes once I have returned the item? I sent it back on Monday by post, and the tracking says it arrived yesterday. Thanks a lot." },
+      {
+        role: "user",
+        content: `Hello! Could you tell me how long a refund usually takes once I have returned the item? I sent it back on Monday by post, and the tracking says it arrived yesterday.${unique ? ` My order number is ${100000 + uniq++}.` : ""} Thanks a lot.`,
+      },
     ],
   });
 
-async function call(t: Target, stream = false): Promise<number> {
+async function call(t: Target, stream = false, unique = false): Promise<number> {
   const t0 = performance.now();
-  const r = await fetch(`${t.url}/v1/chat/completions`, { method: "POST", headers: t.headers, body: body(stream) });
+  const r = await fetch(`${t.url}/v1/chat/completions`, { method: "POST", headers: t.headers, body: body(stream, unique) });
   await r.arrayBuffer();
   if (r.status !== 200) throw new Error(`${t.name}: HTTP ${r.status}`);
   return performance.now() - t0;
@@ -173,10 +181,10 @@ const pct = (xs: number[], p: number) => {
 };
 const r3 = (n: number) => Math.round(n * 1000) / 1000;
 
-async function latency(t: Target, n: number) {
-  for (let i = 0; i < 20; i++) await call(t); // warm-up
+async function latency(t: Target, n: number, unique = false) {
+  for (let i = 0; i < 20; i++) await call(t, false, unique); // warm-up
   const xs: number[] = [];
-  for (let i = 0; i < n; i++) xs.push(await call(t));
+  for (let i = 0; i < n; i++) xs.push(await call(t, false, unique));
   return { p50_ms: r3(pct(xs, 50)), p99_ms: r3(pct(xs, 99)) };
 }
 
@@ -231,6 +239,7 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
     const out: Record<string, Record<string, unknown>> = {};
     for (const t of targets) {
       const o: Record<string, unknown> = { c1: await latency(t, N_SEQ), c64: await throughput(t, N_CONC, CONC) };
+      if (t.name === "direct" || t.name === "tappass") o.c1_unique = await latency(t, N_SEQ, true);
       for (const [k, pace, n] of [["ttft", 0, N_TTFT], ["ttft_paced_5ms", 5, Math.ceil(N_TTFT / 2)]] as const) {
         try {
           o[k] = await ttftStats(t, n, pace);
@@ -241,7 +250,7 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
       out[t.name] = o;
       process.stderr.write(`bench: gateway ${t.name} ${JSON.stringify(o)}\n`);
     }
-    const d = out.direct as { c1: { p50_ms: number; p99_ms: number }; c64: { rps: number }; ttft: { p50_ms: number }; ttft_paced_5ms: { p50_ms: number } };
+    const d = out.direct as { c1: { p50_ms: number; p99_ms: number }; c1_unique: { p50_ms: number; p99_ms: number }; c64: { rps: number }; ttft: { p50_ms: number }; ttft_paced_5ms: { p50_ms: number } };
     const added = (name: string) => {
       const x = out[name] as typeof d | undefined;
       if (!x) return undefined;
@@ -249,6 +258,7 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
       return {
         added_p50_ms: r3(x.c1.p50_ms - d.c1.p50_ms),
         added_p99_ms: r3(x.c1.p99_ms - d.c1.p99_ms),
+        ...(x.c1_unique ? { added_p50_ms_unique_prompts: r3(x.c1_unique.p50_ms - d.c1_unique.p50_ms), added_p99_ms_unique_prompts: r3(x.c1_unique.p99_ms - d.c1_unique.p99_ms) } : {}),
         throughput_c64_rps: x.c64.rps,
         throughput_ratio_vs_direct: r3(x.c64.rps / d.c64.rps),
         ttft_added_p50_ms: ttft("ttft", d.ttft.p50_ms),

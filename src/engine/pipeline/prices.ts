@@ -35,7 +35,22 @@ export const FALLBACK_PRICE: Price = { input_per_mtok: 15, output_per_mtok: 75 }
 const ordered = Object.keys(PRICES).sort((a, b) => b.length - a.length);
 
 /** The price row for a model id (provider prefixes like "openai/" are ignored). */
+const priced = new Map<string, { price: Price; known: boolean }>();
+
 export function priceOf(model: string | undefined, table: Record<string, Price> = PRICES): { price: Price; known: boolean } {
+  if (table !== PRICES) return lookup(model, table);
+  // several budget steps price every call's model: once per model id
+  const id = model ?? "";
+  let hit = priced.get(id);
+  if (!hit) {
+    hit = lookup(model, table);
+    if (priced.size > 1000) priced.clear();
+    priced.set(id, hit);
+  }
+  return hit;
+}
+
+function lookup(model: string | undefined, table: Record<string, Price>): { price: Price; known: boolean } {
   const m = (model ?? "").toLowerCase().replace(/^[a-z0-9_-]+\//, "");
   const keys = table === PRICES ? ordered : Object.keys(table).sort((a, b) => b.length - a.length);
   for (const k of keys) if (m.startsWith(k.toLowerCase())) return { price: table[k] as Price, known: true };

@@ -329,13 +329,37 @@ class SettleQueue {
   private apply(ops: Op[]): void {
     const del = this.db.prepare("DELETE FROM pipeline_reservations WHERE id = ?");
     const shrink = this.db.prepare("UPDATE pipeline_reservations SET amount = max(0, amount - ?) WHERE id = ?");
+    // Leased reservations share a row: one UPDATE per lease and one usage upsert per key per flush.
+    const leases = new Map<string, { key: string; amount: number; actual: number; released: number; now: number }>();
+    const usageBy = new Map<string, { add: number; now: number }>();
+    const charge = (key: string, add: number, now: number) => {
+      const u = usageBy.get(key);
+      if (u) {
+        u.add += add;
+        u.now = Math.max(u.now, now);
+      } else usageBy.set(key, { add, now });
+    };
     for (const o of ops) {
-      const gone = (o.r.leased ? shrink.run(o.r.amount, o.r.id) : del.run(o.r.id)).changes === 0;
+      if (o.r.leased) {
+        const l = leases.get(o.r.id) ?? { key: o.r.key, amount: 0, actual: 0, released: 0, now: o.now };
+        l.amount += o.r.amount;
+        if (o.actual === null) l.released += o.r.amount;
+        else l.actual += o.actual;
+        l.now = Math.max(l.now, o.now);
+        leases.set(o.r.id, l);
+        continue;
+      }
+      const gone = del.run(o.r.id).changes === 0;
       if (o.actual === null) continue; // release: nothing used (an expired one stays charged)
       // expired meanwhile (already charged at its amount): charge only the difference
-      const add = gone ? o.actual - o.r.amount : o.actual;
-      if (add !== 0) addUsage(this.db, o.r.key, add, o.now);
+      charge(o.r.key, gone ? o.actual - o.r.amount : o.actual, o.now);
     }
+    for (const [id, l] of leases) {
+      const gone = shrink.run(l.amount, id).changes === 0;
+      // a lease that expired meanwhile was charged at its whole amount: charge only the difference
+      charge(l.key, gone ? l.actual - (l.amount - l.released) : l.actual, l.now);
+    }
+    for (const [key, u] of usageBy) if (u.add !== 0) addUsage(this.db, key, u.add, u.now);
   }
   /** Close / exit: settle, give every slice back, stop the timers. */
   shutdown(): void {
@@ -405,8 +429,17 @@ export function returnLeases(db: Db): void {
   states.get(db)?.queue.tidy(Date.now(), true);
 }
 
-export const dayKey = (now: number) => new Date(now).toISOString().slice(0, 10);
-export const monthKey = (now: number) => new Date(now).toISOString().slice(0, 7);
+/** UTC day / month of a time, memoised for the current day (budgets key every call by them). */
+let dayMemo = { from: 0, to: -1, day: "", month: "" };
+function dayOf(now: number): typeof dayMemo {
+  if (now >= dayMemo.from && now < dayMemo.to) return dayMemo;
+  const iso = new Date(now).toISOString();
+  const from = Date.UTC(Number(iso.slice(0, 4)), Number(iso.slice(5, 7)) - 1, Number(iso.slice(8, 10)));
+  dayMemo = { from, to: from + 86_400_000, day: iso.slice(0, 10), month: iso.slice(0, 7) };
+  return dayMemo;
+}
+export const dayKey = (now: number) => dayOf(now).day;
+export const monthKey = (now: number) => dayOf(now).month;
 
 export function isSessionKilled(db: Db, session: string): { reason: string | null } | undefined {
   const r = db.prepare<{ killed_at: number | null; reason: string | null }>("SELECT killed_at, reason FROM pipeline_sessions WHERE session_id = ?").get(session);

@@ -32,6 +32,8 @@ const step: StepDef = {
       return { decision: "deny", reason: `session ${ctx.session_id} was killed${row.killed.reason ? ` (${row.killed.reason})` : ""}; start a new session`, evidence: { scope: "session_killed" } };
     }
     if (row.agent !== ctx.agent) return { decision: "deny", reason: "this session id belongs to another agent", evidence: { scope: "session_owner_mismatch" } };
+    // loop_guard, later in this phase, need not read the same row again
+    ctx.flags._session_alive_phase = env.phase;
     return { decision: "allow", evidence: { session: "in_scope" } };
   },
 };

@@ -16,7 +16,8 @@ const step: StepDef = {
   aspect: "tools",
   ledger: (ctx, env) => toolsInScope(ctx, env.phase).length > 0,
   run(ctx, env) {
-    const killed = isSessionKilled(env.db, ctx.session_id);
+    // enforce_session_scope read the session's row earlier in this phase (same call): not again
+    const killed = ctx.flags._session_alive_phase === env.phase ? undefined : isSessionKilled(env.db, ctx.session_id);
     if (killed) {
       ctx.flags.session_killed = true;
       return { decision: "deny", reason: `session ${ctx.session_id} was killed (${killed.reason ?? "loop"}); start a new session`, evidence: { session_killed: true } };
