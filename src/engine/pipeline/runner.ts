@@ -103,13 +103,26 @@ interface Snapshot {
 }
 type ToolRemoved = CallContext["tool_calls"][number]["removed"];
 
+const NONE: never[] = [];
+
+/** Taken before every sequential step (so plain loops: it is on every call's path ~40 times). */
 function snapshot(ctx: CallContext): Snapshot {
-  return {
-    req: ctx.request.map((s) => s.text),
-    res: ctx.response.map((s) => s.text),
-    removed: ctx.tool_calls.map((t) => t.removed),
-    args: ctx.tool_calls.map((t) => JSON.stringify(t.arguments)),
-  };
+  const rq = ctx.request;
+  const rs = ctx.response;
+  const tc = ctx.tool_calls;
+  const req: string[] = new Array(rq.length);
+  for (let i = 0; i < rq.length; i++) req[i] = (rq[i] as { text: string }).text;
+  const res: string[] = new Array(rs.length);
+  for (let i = 0; i < rs.length; i++) res[i] = (rs[i] as { text: string }).text;
+  if (tc.length === 0) return { req, res, removed: NONE, args: NONE };
+  const removed: (ToolRemoved | undefined)[] = new Array(tc.length);
+  const args: string[] = new Array(tc.length);
+  for (let i = 0; i < tc.length; i++) {
+    const t = tc[i] as CallContext["tool_calls"][number];
+    removed[i] = t.removed;
+    args[i] = JSON.stringify(t.arguments);
+  }
+  return { req, res, removed, args };
 }
 
 /** Did a step rewrite text, strip a tool call or change arguments since the snapshot? (pointer compares first; no re-serialising of the texts) */
@@ -297,7 +310,9 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
       if (canGroup) {
         const group: Planned[] = [];
         while (i < steps.length && (steps[i] as Planned).def?.concurrent && (steps[i] as Planned).cfg.action !== "redact") group.push(steps[i++] as Planned);
-        const outs = await Promise.all(group.map((g) => exec(g, phase)));
+        // synchronous detectors settle without a promise round trip
+        const started = group.map((g) => exec(g, phase));
+        const outs = started.some(isThenable) ? await Promise.all(started) : (started as Outcome[]);
         let denied = false;
         for (let k = 0; k < group.length; k++) {
           if (settle(group[k] as Planned, outs[k] as Outcome, undefined, phaseFrags)) {
@@ -330,7 +345,8 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
       } else {
         i++;
         const snap = snapshot(ctx);
-        const out = await exec(p, phase);
+        const o = exec(p, phase);
+        const out = isThenable(o) ? await o : o;
         if (settle(p, out, snap, phaseFrags)) break;
       }
     }
