@@ -64,6 +64,21 @@ describe("token and dollar budgets", () => {
     expect(usage(env.db, `tokens:agent=mailer:day=${today()}`)).toEqual({ used: 10000, reserved: 0 });
   }, 60_000);
 
+  test("far from the limit, processes serve calls from leased slices; at exit every slice goes back and usage is exact", async () => {
+    env = await pipelineEnv();
+    const worker = join(import.meta.dir, "budget-worker.ts");
+    const procs = Array.from({ length: 3 }, () => Bun.spawn([process.execPath, worker, env.home, "40", "100000000"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, TAPPASS_HOME: env.home } }));
+    const outs = await Promise.all(procs.map(async (p) => {
+      const text = await new Response(p.stdout).text();
+      const code = await p.exited;
+      if (code !== 0) throw new Error(`worker exited ${code}: ${await new Response(p.stderr).text()}`);
+      return JSON.parse(text) as { allowed: number; denied: number };
+    }));
+    expect(outs.reduce((n, o) => n + o.allowed, 0)).toBe(120);
+    // leases were taken (rows named lease:...), and all of them were given back at exit
+    expect(usage(env.db, `tokens:agent=mailer:day=${today()}`)).toEqual({ used: 120_000, reserved: 0 });
+  }, 60_000);
+
   test("dollar budget prices by model; unknown models are priced at the dearest rate and denied in lockdown", async () => {
     env = await pipelineEnv();
     expect(priceOf("gpt-4o-mini-2024-07-18").price.input_per_mtok).toBe(0.15);
