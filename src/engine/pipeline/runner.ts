@@ -262,16 +262,14 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
       evidence.mode = mode;
     }
     if (out.result.reason && raw !== "allow") evidence.reason = out.result.reason;
-    const frag: AuditFragment = {
-      step: def.name,
-      decision: eff as StepDecision,
-      evidence,
-      compiled_policy_aspect: def.aspect,
-      rule_provenance: out.result.provenance ?? (eff === "allow" && raw === "allow" ? NO_PROVENANCE : [{ level: "builtin", source: `preset:${policy.pipeline.preset}`, detail: `${def.name}: ${p.cfg.action}` }]),
-    };
-    // per-step timings live in StepTimings (p50/p99 for /metrics and the bench); the row keeps
-    // a step's duration where it explains something: a decision other than a plain allow
-    if (eff !== "allow" || out.error) frag.duration_ms = Math.round(out.ms * 1000) / 1000;
+    const rule_provenance = out.result.provenance ?? (eff === "allow" && raw === "allow" ? NO_PROVENANCE : [{ level: "builtin" as const, source: `preset:${policy.pipeline.preset}`, detail: `${def.name}: ${p.cfg.action}` }]);
+    // Keys in code-unit order: the audit's canonical serialiser then has nothing to sort.
+    // Per-step timings live in StepTimings (p50/p99 for /metrics and the bench); the row keeps a
+    // step's duration where it explains something: a decision other than a plain allow.
+    const frag: AuditFragment =
+      eff !== "allow" || out.error
+        ? { compiled_policy_aspect: def.aspect, decision: eff as StepDecision, duration_ms: Math.round(out.ms * 1000) / 1000, evidence, rule_provenance, step: def.name }
+        : { compiled_policy_aspect: def.aspect, decision: eff as StepDecision, evidence, rule_provenance, step: def.name };
     phaseFrags.push(frag);
     fragments.push(frag);
     if (eff === "redact") modified = true;
@@ -369,11 +367,11 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
       const out = await exec(p, "after_call");
       deps.timings.record(p.def.name, out.ms);
       fragments.push({
-        step: p.def.name,
+        compiled_policy_aspect: p.def.aspect,
         decision: out.error ? "log" : out.result.decision,
         evidence: { ...(out.result.evidence ?? {}), ...(out.error ? { error: out.error } : {}) },
-        compiled_policy_aspect: p.def.aspect,
         rule_provenance: out.error ? [{ level: "builtin", source: `preset:${policy.pipeline.preset}`, detail: `${p.def.name}: ${p.cfg.action}` }] : NO_PROVENANCE,
+        step: p.def.name,
       });
     }
     const decision: AuditDecision = deniedBy ? "deny" : modified ? "redact" : fragments.some((f) => f.decision === "notify") ? "notify" : "allow";

@@ -56,7 +56,11 @@ export function runBudget(spec: BudgetSpec, ctx: CallContext, env: StepEnv): Ste
         delete ctx.flags[slot];
       }
     });
-    return { decision: "allow", evidence: { key, limit, used: round(r.used), reserved: round(r.reserved + amount), estimate: round(amount), ...(r.leased ? { leased: true } : {}) } };
+    // (evidence keys in code-unit order: nothing for the audit's canonical serialiser to sort)
+    const evidence = r.leased
+      ? { estimate: round(amount), key, leased: true, limit, reserved: round(r.reserved + amount), used: round(r.used) }
+      : { estimate: round(amount), key, limit, reserved: round(r.reserved + amount), used: round(r.used) };
+    return { decision: "allow", evidence };
   }
   const res = ctx.flags[slot] as Reservation | undefined;
   if (!res) return { decision: "allow", evidence: { reconciled: false } };
@@ -65,7 +69,7 @@ export function runBudget(spec: BudgetSpec, ctx: CallContext, env: StepEnv): Ste
   // write-behind: applied by this process's next ledger transaction (or within a few ms)
   reconcile(env.db, res, actual, now);
   delete ctx.flags[slot];
-  return { decision: "allow", evidence: { key: res.key, limit, reserved: round(res.amount), actual: round(actual) } };
+  return { decision: "allow", evidence: { actual: round(actual), key: res.key, limit, reserved: round(res.amount) } };
 }
 
 const round = (n: number) => Math.round(n * 1e6) / 1e6;

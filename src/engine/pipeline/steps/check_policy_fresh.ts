@@ -43,7 +43,7 @@ const step: StepDef = {
     const skewMs = num(env.step.config?.max_clock_skew_s, 300) * 1000;
     const iat = Date.parse(p.issued_at);
     if (Number.isFinite(iat) && iat > now + skewMs) return { decision: "deny", reason: `the Compiled Policy claims to be issued in the future (${p.issued_at}); denied — check the clock`, evidence: { issued_at: p.issued_at } };
-    return { decision: "allow", evidence: { policy_version: p.policy_version, expires_in_s: Math.round((exp - now) / 1000) } };
+    return { decision: "allow", evidence: { expires_in_s: Math.round((exp - now) / 1000), policy_version: p.policy_version } };
   },
 };
 export default step;

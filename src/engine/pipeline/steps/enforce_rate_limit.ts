@@ -25,7 +25,7 @@ const step: StepDef = {
     const { limit, windowMs, key } = rl;
     const r = hitRate(env.db, key, limit, windowMs, env.now());
     if (!r.ok) return { decision: act(env.action), reason: `rate limit: ${r.count} requests in the last ${windowMs / 1000} s (limit ${limit})`, evidence: { limit, count: r.count } };
-    return { decision: "allow", evidence: { limit, count: r.count } };
+    return { decision: "allow", evidence: { count: r.count, limit } };
   },
 };
 export default step;
