@@ -9,6 +9,8 @@
  * that client's own ids and tokens, and nothing of one client may appear on another's wire.
  * The 2026-07-28 clients never receive a server → client request at all (the spec forbids it):
  * their sampling and elicitation arrive as `input_required` results (multi round-trip requests).
+ * Stateless clients of different agent sessions get different upstream sessions, so what a
+ * handshake-era server keeps per session is never another agent session's.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -147,6 +149,8 @@ async function workload(p: Party): Promise<void> {
     p.call("trigger-sampling-request", { prompt: `prompt-${p.tag}`, maxTokens: 20 }),
     p.call("trigger-elicitation-request", {}),
     p.call("trigger-long-running-operation", { duration: 1, steps: 4 }, (x) => progress.push(x.progress)),
+    // roots: server-everything asks for them once per session, outside any call — a request no
+    // stateless client can receive — so only the handshake-era clients are asked
     p.era === "legacy" ? p.call("get-roots-list", {}) : Promise.resolve(undefined),
   ]);
   expect(textOf(echo)).toContain(`echo-${p.tag}`);
@@ -188,3 +192,52 @@ test("five clients (3 handshake-era, 2 stateless) at once through one broker and
     }
   }
 }, 60_000);
+
+test("stateless clients of a handshake-era server: one upstream session per agent session (the token's sid), shared only within it", async () => {
+  // a recording handshake-era server: which upstream session each call arrived on
+  const seen: Array<{ session: string | null; message: string }> = [];
+  const legacy = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      if (req.method === "DELETE") return new Response(null, { status: 200 });
+      if (req.method !== "POST") return new Response(null, { status: 405 });
+      const m = (await req.json()) as { id?: number | string; method?: string; params?: { arguments?: { message?: string } } };
+      const sid = m.method === "initialize" ? crypto.randomUUID() : req.headers.get("mcp-session-id");
+      if (m.id === undefined) return new Response(null, { status: 202 });
+      const ok = (result: unknown) => Response.json({ jsonrpc: "2.0", id: m.id, result }, { headers: sid ? { "mcp-session-id": sid } : {} });
+      if (m.method === "initialize") return ok({ protocolVersion: "2025-11-25", capabilities: { tools: {} }, serverInfo: { name: "rec", version: "1" } });
+      if (m.method === "tools/list") return ok({ tools: [{ name: "echo", inputSchema: { type: "object", properties: { message: { type: "string" } } } }] });
+      if (m.method === "tools/call") {
+        seen.push({ session: sid, message: m.params?.arguments?.message ?? "" });
+        return ok({ content: [{ type: "text", text: `echo ${m.params?.arguments?.message}` }] });
+      }
+      return Response.json({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "no" } });
+    },
+  });
+  const keys = loadKeys(home.home);
+  const b = await startHttpBroker({ envelope: signedEnvelope(testPayload({ tools: { allow: ["echo"] } }), keys), db: openState(home.home), keys, upstream: `http://127.0.0.1:${legacy.port}/mcp`, server: "rec", log: () => {} });
+  const client = async (auth: string) => {
+    const c = new Client2026({ name: "m", version: "1" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+    await c.connect(new Http2026(new URL(b.url), { requestInit: { headers: { authorization: auth } } }));
+    return c;
+  };
+  try {
+    const one = await bearer();
+    const [a1, a2, other] = await Promise.all([client(one), client(one), client(await bearer())]);
+    await Promise.all([
+      a1.callTool({ name: "echo", arguments: { message: "a1" } }),
+      a2.callTool({ name: "echo", arguments: { message: "a2" } }),
+      other.callTool({ name: "echo", arguments: { message: "other" } }),
+    ]);
+    await Promise.all([a1.close(), a2.close(), other.close()]);
+    const session = (m: string) => seen.find((x) => x.message === m)?.session;
+    expect(session("a1")).toBeTruthy();
+    expect(session("a1")).toBe(session("a2")!); // the same agent session shares one upstream session
+    expect(session("other")).toBeTruthy();
+    expect(session("other")).not.toBe(session("a1")!);
+  } finally {
+    await b.close();
+    await legacy.stop(true);
+  }
+});

@@ -157,6 +157,11 @@ export class Broker {
     channel.onmessage = (msg, related) => this.fromUpstream(channel, msg, related);
   }
 
+  /** Forget a channel the transport is closing (nothing may be in flight on it). */
+  unbind(channel: Channel): void {
+    this.channels.delete(channel);
+  }
+
   attach(peer: ClientPeer): void {
     this.bind(peer.channel);
     this.channels.get(peer.channel)!.peers.add(peer);
@@ -375,7 +380,9 @@ export class Broker {
           peer.send(msg, call?.[1].clientId);
           return;
         }
-        call ??= this.soleInputCall(ch);
+        // no stream ties it to a call: on stdio, the one call it can belong to; over HTTP a server
+        // relates requests made inside a call, so an unrelated one belongs to none
+        if (!ch.relatesMessages) call ??= this.soleInputCall(ch);
       }
       if (call) {
         this.inputFromLegacyServer(ch, msg, call[0], call[1]);

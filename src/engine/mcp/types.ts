@@ -13,6 +13,8 @@ export interface Channel {
   era: Era | "unknown";
   /** Set when the handshake-era `initialize` has completed on this channel (by a client or the broker). */
   identity?: ServerIdentity;
+  /** Messages arrive tagged with the request whose stream carried them (HTTP); on stdio nothing is. */
+  readonly relatesMessages?: boolean;
   /** Deliver a message upstream. Failures come back as error responses through onmessage. */
   send(msg: JsonRpcMessage): void;
   /** Set by the broker. `related`: the upstream request id whose response stream carried this message. */

@@ -9,10 +9,13 @@
  *  - stateless era (2026-07-28): each POST stands alone; `MCP-Protocol-Version`, `Mcp-Method`
  *    and `Mcp-Name` must match the body (400 / -32020 otherwise, so nothing can route on a
  *    header that disagrees with what is governed). A stateless server upstream gets the request
- *    as is; a handshake-era one is reached through one broker-owned session (ids remapped).
+ *    as is; a handshake-era one is reached through a broker-owned session per agent session (the
+ *    `sid` of the client's capability token; ids remapped), so what such a server keeps per
+ *    session (roots, subscriptions, log level) is never shared between two agent sessions.
  */
 import { randomUUID } from "node:crypto";
 import type { Broker } from "../broker.ts";
+import { sessionOfToken } from "../govern.ts";
 import {
   errorResponse,
   HEADER_MISMATCH,
@@ -48,6 +51,8 @@ export interface HttpBrokerHandle {
 }
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
+/** Upstream sessions kept for stateless clients of a handshake-era server (one per agent session). */
+const MAX_UPSTREAM_SESSIONS = 256;
 
 /** Origin must be absent or a loopback origin; Host must name a loopback address. */
 export function checkOrigin(req: Request): string | undefined {
@@ -116,7 +121,8 @@ export function serveHttp(o: HttpServeOptions): HttpBrokerHandle {
   const path = o.path ?? "/mcp";
   const sessions = new Map<string, HttpPeer>();
   let upstreamModern: Promise<boolean> | undefined;
-  let sharedLegacy: HttpSessionChannel | undefined;
+  /** broker-owned upstream sessions for stateless clients of a handshake-era server, by agent session (LRU) */
+  const legacyFor = new Map<string, HttpSessionChannel>();
   let stateless: HttpStatelessChannel | undefined;
 
   const isModernUpstream = () => {
@@ -127,19 +133,37 @@ export function serveHttp(o: HttpServeOptions): HttpBrokerHandle {
     return upstreamModern;
   };
 
-  /** The channel for stateless-era clients: the server itself if it is stateless, else one broker-owned session. */
-  const modernChannel = async (): Promise<Channel> => {
+  /**
+   * The channel for stateless-era clients: the server itself if it is stateless, else the
+   * broker-owned session of the client's agent session (the token's `sid`, read unverified: it
+   * only picks the session, and the pipeline verifies the token on every call).
+   */
+  const modernChannel = async (token: string | undefined): Promise<Channel> => {
     if (await isModernUpstream()) {
       stateless ??= new HttpStatelessChannel(o.upstream, o.server, log);
       o.broker.bind(stateless);
       return stateless;
     }
-    if (!sharedLegacy) {
-      sharedLegacy = new HttpSessionChannel(o.upstream, o.server, log);
-      sharedLegacy.era = "legacy";
-      o.broker.bind(sharedLegacy);
+    const key = (token && sessionOfToken(token)) || "";
+    let ch = legacyFor.get(key);
+    if (ch) legacyFor.delete(key); // most recently used last
+    else {
+      ch = new HttpSessionChannel(o.upstream, o.server, log);
+      ch.era = "legacy";
+      o.broker.bind(ch);
+      // bounded: past the cap, the least recently used idle session ends
+      if (legacyFor.size >= MAX_UPSTREAM_SESSIONS) {
+        for (const [k, old] of legacyFor) {
+          if (old.busy) continue;
+          legacyFor.delete(k);
+          o.broker.unbind(old);
+          void old.close();
+          break;
+        }
+      }
     }
-    return sharedLegacy;
+    legacyFor.set(key, ch);
+    return ch;
   };
 
   async function post(req: Request): Promise<Response> {
@@ -171,7 +195,8 @@ export function serveHttp(o: HttpServeOptions): HttpBrokerHandle {
       if (!modern) return json(400, errorResponse(null, INVALID_REQUEST, `no valid ${H_SESSION}: send initialize first`));
       const bad = checkModernHeaders(req, messages);
       if (bad) return json(400, errorResponse("id" in first ? (first.id ?? null) : null, bad.code, bad.message));
-      peer = new HttpPeer(`stateless-${randomUUID()}`, await modernChannel(), "modern");
+      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "")?.[1];
+      peer = new HttpPeer(`stateless-${randomUUID()}`, await modernChannel(bearer), "modern");
       ephemeral = true;
       o.broker.attach(peer);
     }
@@ -272,7 +297,8 @@ export function serveHttp(o: HttpServeOptions): HttpBrokerHandle {
         await p.channel.close();
       }
       sessions.clear();
-      await sharedLegacy?.close();
+      for (const ch of legacyFor.values()) await ch.close();
+      legacyFor.clear();
       await stateless?.close();
       await server.stop(true);
     },

@@ -41,6 +41,7 @@ export function assertLoopbackUrl(url: string): URL {
 
 abstract class HttpChannelBase implements Channel {
   era: Channel["era"] = "unknown";
+  readonly relatesMessages = true;
   identity: Channel["identity"];
   onmessage: Channel["onmessage"] = () => {};
   protected closed = false;
@@ -57,6 +58,11 @@ abstract class HttpChannelBase implements Channel {
 
   abstract send(msg: JsonRpcMessage): void;
   abstract close(): Promise<void>;
+
+  /** A request is in flight on this channel. */
+  get busy(): boolean {
+    return this.inflight.size > 0;
+  }
 
   /** POST one message and feed whatever comes back to onmessage. Returns the response (headers read). */
   protected async post(msg: JsonRpcMessage, headers: Record<string, string>): Promise<Response | undefined> {
