@@ -19,7 +19,7 @@
  * (`--child=fake|tappass`).
  */
 import { type Subprocess, spawn } from "bun";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -29,7 +29,28 @@ const N_CONC = 3000;
 const CONC = 64;
 const N_TTFT = 40;
 
-type Target = { name: string; url: string; headers: Record<string, string> };
+/** pid: the serving process, whose CPU time per call is reported (a figure that load on a shared machine disturbs far less than latency). */
+type Target = { name: string; url: string; headers: Record<string, string>; pid?: number };
+
+/** CPU time (user + system, all threads) a process has used, in ms; undefined off Linux. */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run fn; the serving process's CPU per call in µs beside its result. */
+async function withCpu<T extends Record<string, unknown>>(t: Target, calls: number, fn: () => Promise<T>): Promise<T & { server_cpu_us_per_call?: number }> {
+  const c0 = cpuMs(t.pid);
+  const r = await fn();
+  const c1 = cpuMs(t.pid);
+  return c0 === undefined || c1 === undefined ? r : { ...r, server_cpu_us_per_call: Math.round(((c1 - c0) * 1000) / calls) };
+}
 
 // ---------------------------------------------------------------- children
 
@@ -219,8 +240,8 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
     procs.push(tp);
     const gw = await firstLine(tp);
     const targets: Target[] = [
-      { name: "direct", url: upstream as string, headers: { "content-type": "application/json", authorization: "Bearer sk-bench" } },
-      { name: "tappass", url: gw.url as string, headers: { "content-type": "application/json", authorization: `Bearer ${gw.token}` } },
+      { name: "direct", url: upstream as string, headers: { "content-type": "application/json", authorization: "Bearer sk-bench" }, pid: fake.pid },
+      { name: "tappass", url: gw.url as string, headers: { "content-type": "application/json", authorization: `Bearer ${gw.token}` }, pid: tp.pid },
     ];
     const errors: Record<string, string> = {};
     // Portkey 1.15.2 under Node 22 answers streamed calls with HTTP 500 ("immutable" headers);
@@ -230,7 +251,7 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
         const pk = await startPortkey(upstream as string, runtime);
         procs.push(pk.proc);
         portkeyDirs.push(pk.dir);
-        targets.push({ name: runtime === "bun" ? "portkey" : "portkey_node", url: pk.url, headers: portkeyHeaders(upstream as string) });
+        targets.push({ name: runtime === "bun" ? "portkey" : "portkey_node", url: pk.url, headers: portkeyHeaders(upstream as string), pid: pk.proc.pid });
       } catch (e) {
         errors[runtime === "bun" ? "portkey" : "portkey_node"] = (e as Error).message;
       }
@@ -238,8 +259,8 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
 
     const out: Record<string, Record<string, unknown>> = {};
     for (const t of targets) {
-      const o: Record<string, unknown> = { c1: await latency(t, N_SEQ), c64: await throughput(t, N_CONC, CONC) };
-      if (t.name === "direct" || t.name === "tappass") o.c1_unique = await latency(t, N_SEQ, true);
+      const o: Record<string, unknown> = { c1: await withCpu(t, N_SEQ + 20, () => latency(t, N_SEQ)), c64: await withCpu(t, N_CONC, () => throughput(t, N_CONC, CONC)) };
+      if (t.name === "direct" || t.name === "tappass") o.c1_unique = await withCpu(t, N_SEQ + 20, () => latency(t, N_SEQ, true));
       for (const [k, pace, n] of [["ttft", 0, N_TTFT], ["ttft_paced_5ms", 5, Math.ceil(N_TTFT / 2)]] as const) {
         try {
           o[k] = await ttftStats(t, n, pace);
@@ -250,7 +271,8 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
       out[t.name] = o;
       process.stderr.write(`bench: gateway ${t.name} ${JSON.stringify(o)}\n`);
     }
-    const d = out.direct as { c1: { p50_ms: number; p99_ms: number }; c1_unique: { p50_ms: number; p99_ms: number }; c64: { rps: number }; ttft: { p50_ms: number }; ttft_paced_5ms: { p50_ms: number } };
+    type Cpu = { server_cpu_us_per_call?: number };
+    const d = out.direct as { c1: { p50_ms: number; p99_ms: number } & Cpu; c1_unique: { p50_ms: number; p99_ms: number }; c64: { rps: number } & Cpu; ttft: { p50_ms: number }; ttft_paced_5ms: { p50_ms: number } };
     const added = (name: string) => {
       const x = out[name] as typeof d | undefined;
       if (!x) return undefined;
@@ -260,6 +282,7 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
         added_p99_ms: r3(x.c1.p99_ms - d.c1.p99_ms),
         ...(x.c1_unique ? { added_p50_ms_unique_prompts: r3(x.c1_unique.p50_ms - d.c1_unique.p50_ms), added_p99_ms_unique_prompts: r3(x.c1_unique.p99_ms - d.c1_unique.p99_ms) } : {}),
         throughput_c64_rps: x.c64.rps,
+        server_cpu_us_per_call: { c1: x.c1.server_cpu_us_per_call ?? null, c64: x.c64.server_cpu_us_per_call ?? null },
         throughput_ratio_vs_direct: r3(x.c64.rps / d.c64.rps),
         ttft_added_p50_ms: ttft("ttft", d.ttft.p50_ms),
         ttft_paced_added_p50_ms: ttft("ttft_paced_5ms", d.ttft_paced_5ms.p50_ms),
@@ -281,6 +304,7 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
               added_p99_ms: { tappass: tpx.added_p99_ms, portkey: pkx.added_p99_ms },
               added_p50_ms_portkey_node: pkn?.added_p50_ms,
               throughput_c64_rps: { direct: d.c64.rps, tappass: tpx.throughput_c64_rps, portkey: pkx.throughput_c64_rps, portkey_node: pkn?.throughput_c64_rps, tappass_over_portkey: r3(tpx.throughput_c64_rps / pkx.throughput_c64_rps) },
+              server_cpu_us_per_call_c64: { direct: d.c64.server_cpu_us_per_call ?? null, tappass: tpx.server_cpu_us_per_call.c64, portkey: pkx.server_cpu_us_per_call.c64, portkey_node: pkn?.server_cpu_us_per_call.c64 ?? null },
               ttft_added_p50_ms: { tappass: tpx.ttft_added_p50_ms, portkey: pkx.ttft_added_p50_ms },
               ttft_paced_added_p50_ms: { tappass: tpx.ttft_paced_added_p50_ms, portkey: pkx.ttft_paced_added_p50_ms },
             }
