@@ -51,6 +51,9 @@ export interface Gateway {
   reload(envelope: CompiledPolicyEnvelope): void;
 }
 
+/** Requests after which the gateway moves WAL checkpoints to a worker (see startGateway). */
+const CHECKPOINTER_AFTER = 100;
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const host = opts.host ?? "127.0.0.1";
   if (!["127.0.0.1", "::1", "localhost"].includes(host)) {
@@ -68,21 +71,27 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const providerKeys = { explicit: opts.providerKeys, env: opts.env ?? process.env, db: opts.db, home: opts.home ?? tappassHome() };
   let handler = createHandler({ pipeline, envelope, db: opts.db, keys: opts.keys, upstreams, bases, providerKeys, stats, onCall: opts.onCall });
 
+  // WAL checkpoints (and their fsync) on a worker thread instead of inside a governed call's
+  // COMMIT, once the gateway is busy: before its WAL reaches SQLite's first automatic checkpoint
+  // (the audit log alone would start it only after 2000 rows), yet not at start-up, where a
+  // worker costs ~20 ms (`tappass exec` starts a gateway for every command).
+  let requests = 0;
+  let stopCheckpoints: () => void = () => {};
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
       hostname: host,
       port: opts.port ?? 0,
       idleTimeout: 0,
-      fetch: (req) => handler(req),
+      fetch: (req) => {
+        if (++requests === CHECKPOINTER_AFTER) stopCheckpoints = startCheckpointer(opts.db) ?? stopCheckpoints;
+        return handler(req);
+      },
       error: (e) => new Response(JSON.stringify({ error: { type: "server_error", message: `TapPass gateway internal error: ${e.message}` } }), { status: 500, headers: { "content-type": "application/json" } }),
     });
   } catch (e) {
     throw new TapPassError("gateway_listen_failed", `cannot listen on ${host}:${opts.port ?? 0}: ${(e as Error).message}`, 3, { hint: "pick another --port, or 0 for any free port" });
   }
-  // WAL checkpoints (and their fsync) on a worker thread from the first call, not inside a
-  // governed call's COMMIT (the audit log would start it only after 2000 rows)
-  const stopCheckpoints = startCheckpointer(opts.db) ?? (() => {});
   const port = server.port as number;
   const shownHost = host === "::1" ? "[::1]" : host;
   return {
