@@ -88,13 +88,24 @@ function sortedView(v: unknown): unknown {
         if (i > 0 && !((keys[i - 1] as string) < k)) sorted = false;
       }
       if (!sorted) keys.sort();
-      const out: Record<string, unknown> = {};
+      // keys already in order (the pipeline builds its fragments that way) and no child needing a
+      // copy: share the object (JSON.stringify skips undefined members just as a copy would)
+      let out: Record<string, unknown> | undefined = sorted ? undefined : {};
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i] as string;
         const x = o[k];
-        if (x !== undefined) out[k] = sortedView(x);
+        if (x === undefined) continue;
+        const y = sortedView(x);
+        if (!out && y !== x) {
+          out = {};
+          for (let j = 0; j < i; j++) {
+            const xj = o[keys[j] as string];
+            if (xj !== undefined) out[keys[j] as string] = xj;
+          }
+        }
+        if (out) out[k] = y;
       }
-      return out;
+      return out ?? o;
     }
     default:
       throw BAIL;
