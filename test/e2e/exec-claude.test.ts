@@ -2,11 +2,11 @@
 // hook, the rendered deny rules and the kernel ring in place; the model is a scripted fake on
 // 127.0.0.1 that asks for tool calls.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type FakeModel, startFakeModel } from "../helpers/fake-model.ts";
 import { root, tappass } from "../helpers/cli.ts";
+import { type ExecRig, execRig } from "../helpers/exec-rig.ts";
 import { tappassAsync } from "../helpers/run.ts";
 import { auditRows as readAudit } from "../helpers/audit.ts";
 
@@ -14,25 +14,12 @@ const claude = join(root, "node_modules", ".bin", "claude");
 let home: string;
 let ws: string;
 let fakeHome: string;
+let rig: ExecRig;
 let fm: FakeModel;
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "tappass-test-exec-"));
-  ws = mkdtempSync(join(tmpdir(), "tappass-test-ws-"));
-  fakeHome = mkdtempSync(join(tmpdir(), "tappass-test-fakehome-"));
-  mkdirSync(join(fakeHome, ".ssh"));
-  writeFileSync(join(fakeHome, ".ssh", "id_rsa"), "-----BEGIN OPENSSH PRIVATE KEY-----\nSECRET-KEY-MATERIAL\n-----END OPENSSH PRIVATE KEY-----\n", { mode: 0o600 });
-  writeFileSync(join(ws, "notes.txt"), "hello\n");
-  writeFileSync(join(ws, "agent-policy.yaml"), 'tools:\n  dangerous_commands: ["touch *should-not-exist*"]\nnetwork:\n  egress: allowlist\n  allow_domains: ["allowed.test"]\n');
-  for (const args of [
-    ["init", "--org", "acme"],
-    ["project", "create", "platform"],
-    ["agent", "create", "coder", "--project", "platform", "--function", "coding_assistant", "--category", "source_code"],
-    ["policy", "apply", "--level", "agent=coder", join(ws, "agent-policy.yaml")],
-  ]) {
-    const r = tappass(args, { home });
-    if (r.code !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}`);
-  }
+  rig = execRig("exec", { fakeHome: true, agentPolicy: 'tools:\n  dangerous_commands: ["touch *should-not-exist*"]\nnetwork:\n  egress: allowlist\n  allow_domains: ["allowed.test"]\n' });
+  ({ home, ws, fakeHome } = rig);
   fm = await startFakeModel();
   // The model: asked for a "marker" action it requests the matching Bash command; once it sees a
   // tool result it answers in text.
@@ -49,7 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fm?.close();
-  for (const d of [home, ws, fakeHome]) if (d) rmSync(d, { recursive: true, force: true });
+  rig?.cleanup();
 });
 
 const execClaude = (prompt: string, extra: string[] = []) =>

@@ -1,32 +1,23 @@
 // `tappass exec -- codex exec …`: a real Codex CLI session through the gateway (OpenAI
 // Responses API) with rendered config.toml and the kernel ring; the model is a scripted fake.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type FakeModel, startFakeModel } from "../helpers/fake-model.ts";
-import { root, tappass } from "../helpers/cli.ts";
+import { root } from "../helpers/cli.ts";
+import { type ExecRig, execRig } from "../helpers/exec-rig.ts";
 import { tappassAsync } from "../helpers/run.ts";
 import { auditRows } from "../helpers/audit.ts";
 
 const codex = join(root, "node_modules", ".bin", "codex");
 let home: string;
 let ws: string;
+let rig: ExecRig;
 let fm: FakeModel;
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "tappass-test-codex-"));
-  ws = mkdtempSync(join(tmpdir(), "tappass-test-codexws-"));
-  writeFileSync(join(ws, "agent-policy.yaml"), 'tools:\n  dangerous_commands: ["touch *should-not-exist*"]\n');
-  for (const args of [
-    ["init"],
-    ["project", "create", "platform"],
-    ["agent", "create", "coder", "--project", "platform", "--function", "coding_assistant"],
-    ["policy", "apply", "--level", "agent=coder", join(ws, "agent-policy.yaml")],
-  ]) {
-    const r = tappass(args, { home });
-    if (r.code !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}`);
-  }
+  rig = execRig("codex", { category: false });
+  ({ home, ws } = rig);
   fm = await startFakeModel();
   fm.setDefault((req) => {
     const input = JSON.stringify(req.body?.input ?? req.body?.messages ?? []);
@@ -38,7 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fm?.close();
-  for (const d of [home, ws]) if (d) rmSync(d, { recursive: true, force: true });
+  rig?.cleanup();
 });
 
 const execCodex = (prompt: string) =>

@@ -1,11 +1,10 @@
 // `tappass exec -- gemini`: the real Gemini CLI (headless) under exec, its model calls through the
 // gateway in Gemini's wire format, inside the kernel ring; the model is a scripted fake on 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { auditRows as readAudit } from "../helpers/audit.ts";
-import { root, tappass } from "../helpers/cli.ts";
+import { root } from "../helpers/cli.ts";
+import { type ExecRig, execRig } from "../helpers/exec-rig.ts";
 import { type FakeModel, startFakeModel } from "../helpers/fake-model.ts";
 import { tappassAsync } from "../helpers/run.ts";
 
@@ -14,25 +13,12 @@ const OPERATOR_KEY = "AIzaSyOPERATORrealKEYmustNOTleak000000000";
 let home: string;
 let ws: string;
 let fakeHome: string;
+let rig: ExecRig;
 let fm: FakeModel;
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "tappass-test-exec-gem-"));
-  ws = mkdtempSync(join(tmpdir(), "tappass-test-ws-gem-"));
-  fakeHome = mkdtempSync(join(tmpdir(), "tappass-test-fakehome-gem-"));
-  mkdirSync(join(fakeHome, ".ssh"));
-  writeFileSync(join(fakeHome, ".ssh", "id_rsa"), "-----BEGIN OPENSSH PRIVATE KEY-----\nSECRET-KEY-MATERIAL\n-----END OPENSSH PRIVATE KEY-----\n", { mode: 0o600 });
-  writeFileSync(join(ws, "notes.txt"), "hello\n");
-  writeFileSync(join(ws, "agent-policy.yaml"), 'tools:\n  dangerous_commands: ["touch *should-not-exist*"]\n');
-  for (const args of [
-    ["init", "--org", "acme"],
-    ["project", "create", "platform"],
-    ["agent", "create", "coder", "--project", "platform", "--function", "coding_assistant", "--category", "source_code"],
-    ["policy", "apply", "--level", "agent=coder", join(ws, "agent-policy.yaml")],
-  ]) {
-    const r = tappass(args, { home });
-    if (r.code !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}`);
-  }
+  rig = execRig("exec-gem", { fakeHome: true });
+  ({ home, ws, fakeHome } = rig);
   fm = await startFakeModel();
   fm.setDefault((req) => {
     // Gemini CLI first asks a small model to rate the prompt (a JSON answer), then streams the turn
@@ -47,7 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fm?.close();
-  for (const d of [home, ws, fakeHome]) if (d) rmSync(d, { recursive: true, force: true });
+  rig?.cleanup();
 });
 
 const execGemini = (prompt: string) =>
