@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
+import { testPayload } from "../helpers/policy.ts";
 import { type Rig, rig, settle } from "./gateway-helpers.ts";
 
 let r: Rig;
@@ -69,4 +70,24 @@ test("the circuit breaker opens after consecutive failures and stops calling the
   expect(e.error.message).toContain("circuit breaker open");
   expect(Number(e.headers.get("retry-after"))).toBeGreaterThan(0);
   expect(r.fm.requests.length).toBe(before); // not hammered
+});
+
+test("no provider key configured: 424 in each client's format, with what to do, and SDKs do not retry it", async () => {
+  const bare = await rig({ payload: testPayload({ models: { allow: ["*"], deny: [], routes: [] } }), gateway: { providerKeys: {}, env: {}, home: "/nonexistent-tappass-home" } });
+  try {
+    const before = bare.fm.requests.length;
+    const o = await settle(new OpenAI({ apiKey: bare.token, baseURL: `${bare.gw.url}/v1`, maxRetries: 2 }).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] })).catch((x) => x);
+    expect(o.status).toBe(424);
+    expect(o.error).toMatchObject({ code: "provider_key_missing" });
+    expect(o.error.message).toContain("tappass keys set-provider openai");
+    const a = await settle(new Anthropic({ apiKey: bare.token, baseURL: bare.gw.url, maxRetries: 2 }).messages.create({ model: "claude-test-1", max_tokens: 10, messages: [{ role: "user", content: "x" }] })).catch((x) => x);
+    expect(a.status).toBe(424);
+    expect(a.error).toMatchObject({ type: "error", error: { type: "api_error" } });
+    const g = await fetch(`${bare.gw.url}/v1beta/models/gemini-2.5-flash:generateContent`, { method: "POST", headers: { "x-goog-api-key": bare.token, "content-type": "application/json" }, body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "x" }] }] }) });
+    expect(g.status).toBe(424);
+    expect(await g.json()).toMatchObject({ error: { code: 424, status: "FAILED_PRECONDITION" } });
+    expect(bare.fm.requests.length).toBe(before); // nothing went upstream without a key
+  } finally {
+    await bare.close();
+  }
 });

@@ -6,7 +6,7 @@ export default class KeysSetProvider extends BaseCommand {
     "Store a model provider's API key for the gateway, read from stdin and sealed with AES-256-GCM under a key-encryption key kept owner-only in TAPPASS_HOME/keys. The key is never printed; agents never see it.";
   static override examples = ['printf %s "$OPENAI_API_KEY" | <%= config.bin %> keys set-provider openai', "<%= config.bin %> keys set-provider anthropic < anthropic.key"];
   static override args = {
-    provider: Args.string({ required: true, description: "openai, anthropic, or a route's key_env name in lower case" }),
+    provider: Args.string({ required: true, description: "openai, anthropic, gemini, or a route's key_env name in lower case" }),
   };
   static override flags = { ...BaseCommand.baseFlags };
 

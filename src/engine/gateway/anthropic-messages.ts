@@ -24,6 +24,7 @@ const ERROR_TYPE: Record<WireError["kind"], string> = {
   upstream: "api_error",
   timeout: "timeout_error",
   unavailable: "overloaded_error",
+  precondition: "api_error",
   internal: "api_error",
   rate_limit: "rate_limit_error",
 };

@@ -28,6 +28,7 @@ const STATUS: Record<WireError["kind"], string> = {
   unavailable: "UNAVAILABLE",
   internal: "INTERNAL",
   rate_limit: "RESOURCE_EXHAUSTED",
+  precondition: "FAILED_PRECONDITION",
 };
 
 export function geminiErrorBody(e: WireError): Body {

@@ -26,6 +26,7 @@ const ERROR_TYPE: Record<WireError["kind"], string> = {
   unavailable: "service_unavailable",
   internal: "server_error",
   rate_limit: "rate_limit_exceeded",
+  precondition: "gateway_not_configured",
 };
 
 export function openaiErrorBody(e: WireError): Body {

@@ -191,7 +191,9 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
     key = resolveProviderKey(deps.providerKeys, route.provider, route.key_env);
   } catch (e) {
     const msg = e instanceof TapPassError ? `${e.message} — ${e.hint ?? ""}` : String(e);
-    return fail({ status: 500, kind: "internal", message: `TapPass gateway: ${msg}` }, { gateway_error: msg });
+    // a missing provider key is configuration, not a transient fault: 424, which SDKs do not
+    // retry (a 5xx sent Gemini CLI into minutes of backoff on the same error)
+    return fail({ status: 424, kind: "precondition", code: e instanceof TapPassError ? e.code : "provider_key_missing", message: `TapPass gateway: ${msg}` }, { gateway_error: msg });
   }
   if (v1.modified) pr.set.writeBack(body);
   const { clientWantsUsage, changed } = a.prepareUpstream(body, pr.stream);

@@ -33,7 +33,7 @@ export interface ParsedResponse {
   usage?: Usage;
 }
 
-export type ErrorKind = "auth" | "policy" | "bad_request" | "not_found" | "upstream" | "timeout" | "unavailable" | "internal" | "rate_limit";
+export type ErrorKind = "auth" | "policy" | "bad_request" | "not_found" | "upstream" | "timeout" | "unavailable" | "internal" | "rate_limit" | "precondition";
 
 export interface WireError {
   status: number;
