@@ -42,6 +42,9 @@ export const geminiCli: Provider = {
       mcpServers: Object.fromEntries(servers.map(([n, s]) => [n, "command" in s ? { command: s.command, args: s.args, trust: false } : { httpUrl: s.url, trust: false }])),
       security: { auth: { selectedType: "gemini-api-key" } },
       telemetry: { enabled: false },
+      // under the kernel ring the home directory may be hidden: Gemini's "is this your home?" check
+      // would only print a file-system error
+      ...(caps.kernelRing ? { ui: { showHomeDirectoryWarning: false } } : {}),
       privacy: { usageStatisticsEnabled: false },
     };
     const rules: TomlTable[] = [];
