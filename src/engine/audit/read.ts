@@ -1,23 +1,15 @@
 /** Reading rows back: by seq range, agent, time; newest tail; the signed head. */
 import type { Db } from "../store/db.ts";
-import type { AuditRow, Tombstone } from "./types.ts";
+import type { AuditHeader, AuditRow, Tombstone } from "./types.ts";
 
-export interface DbRow {
-  seq: number;
-  ts: string;
-  trace_id: string;
-  session_id: string | null;
-  agent_id: string | null;
-  sandbox_id: string | null;
-  policy_version: number | null;
-  surface: string;
-  decision: string;
+/** A row as stored: the hashed header's fields (types.ts AuditHeader, less its version), the
+ * content and its digest, the chain links and the signature. */
+export interface DbRow extends Omit<AuditHeader, "v"> {
   content: string | null;
   content_digest: string;
   erased: string | null;
   prev_hash: string;
   row_hash: string;
-  kid: string;
   signature: string;
 }
 

@@ -25,7 +25,7 @@ import type { Db } from "../store/db.ts";
 import { GENESIS_HASH, checkpointSigningBytes, contentOf, eraseSigningBytes, headSigningBytes, headerText, rowHashOf, sha256hex } from "./chain.ts";
 import { readHead } from "./read.ts";
 import type { Verifier } from "./signer.ts";
-import type { AuditRow, Tombstone, VerifyResult } from "./types.ts";
+import type { AuditHeader, AuditRow, Tombstone, VerifyResult } from "./types.ts";
 
 export interface VerifyOptions {
   /** Verify every row's Ed25519 signature, not only the chain's (see the header comment). */
@@ -33,17 +33,7 @@ export interface VerifyOptions {
 }
 
 /** A row as verification sees it: the header fields, the content text (null when erased). */
-interface VRow {
-  seq: number;
-  ts: string;
-  trace_id: string;
-  session_id: string | null;
-  agent_id: string | null;
-  sandbox_id: string | null;
-  policy_version: number | null;
-  surface: string;
-  decision: string;
-  kid: string;
+interface VRow extends Omit<AuditHeader, "v"> {
   /** the content text, or its UTF-8 bytes as stored (only its digest matters here) */
   content: string | Uint8Array | null;
   content_digest: string;
