@@ -14,7 +14,7 @@ import { sseFrame } from "./sse.ts";
 import { parseJson, type StreamedText, type StreamHooks, type StreamTransformer } from "./stream.ts";
 import type { TextGuard } from "./stream-guard.ts";
 import type { Usage } from "./usage.ts";
-import { type Body, notice, type ParsedRequest, type ParsedResponse, type WireAdapter, type WireError } from "./wire.ts";
+import { type Body, notice, stoppedNotice, type ParsedRequest, type ParsedResponse, type WireAdapter, type WireError } from "./wire.ts";
 
 const ERROR_TYPE: Record<WireError["kind"], string> = {
   auth: "authentication_error",
@@ -119,6 +119,10 @@ export const anthropicMessages: WireAdapter = {
     body.content = body.content.filter((b: Body) => !(b?.type === "tool_use" && ids.has(b.id)));
     body.content.push({ type: "text", text: notice(removed) });
     if (body.stop_reason === "tool_use" && !body.content.some((b: Body) => b?.type === "tool_use")) body.stop_reason = "end_turn";
+  },
+
+  setToolArgs(body: Body, t: ToolCall): void {
+    for (const b of body.content ?? []) if (b?.type === "tool_use" && b.id === t.id) b.input = t.arguments;
   },
 
   errorBody(e: WireError): Body {
@@ -292,7 +296,7 @@ class AnthropicStream implements StreamTransformer {
     this.done = true;
     await this.hooks.finalize(this.summary(c));
     const out = this.started ? [] : [sseFrame({ type: "message_start", message: { id: "msg_tappass", type: "message", role: "assistant", model: "", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } } }, "message_start")];
-    out.push(...this.closeOpenText(`\n\n[TapPass: response stopped by policy (${c.step}): ${c.reason}]`));
+    out.push(...this.closeOpenText(stoppedNotice(c)));
     out.push(sseFrame({ type: "message_delta", delta: { stop_reason: "refusal", stop_sequence: null }, usage: { output_tokens: this.usage.output_tokens } }, "message_delta"));
     out.push(sseFrame({ type: "message_stop" }, "message_stop"));
     return out;
@@ -310,7 +314,7 @@ class AnthropicStream implements StreamTransformer {
     const decision = await this.hooks.finalize(summary);
     this.done = true;
     if (decision.deny) {
-      out.push(...this.closeOpenText(`\n\n[TapPass: response stopped by policy (${decision.deny.step}): ${decision.deny.reason}]`));
+      out.push(...this.closeOpenText(stoppedNotice(decision.deny)));
       out.push(sseFrame({ type: "message_delta", delta: { stop_reason: "refusal", stop_sequence: null }, usage: { output_tokens: this.usage.output_tokens } }, "message_delta"));
       out.push(sseFrame({ type: "message_stop" }, "message_stop"));
       return out;

@@ -16,7 +16,7 @@ import type { SseEvent } from "./sse.ts";
 import { parseJson, type StreamedText, type StreamHooks, type StreamTransformer } from "./stream.ts";
 import type { TextGuard } from "./stream-guard.ts";
 import type { Usage } from "./usage.ts";
-import { type Body, notice, type ParsedRequest, type ParsedResponse, type WireAdapter, type WireError } from "./wire.ts";
+import { type Body, notice, stoppedNotice, type ParsedRequest, type ParsedResponse, type WireAdapter, type WireError } from "./wire.ts";
 
 const STATUS: Record<WireError["kind"], string> = {
   auth: "UNAUTHENTICATED",
@@ -150,6 +150,14 @@ function geminiAdapter(model: string, action: Action, version: string): WireAdap
       });
     },
 
+    setToolArgs(body: Body, t: ToolCall): void {
+      (body.candidates ?? []).forEach((c: Body, k: number) => {
+        (c?.content?.parts ?? []).forEach((p: Body, j: number) => {
+          if (p?.functionCall && callId(p.functionCall, k, j) === t.id) p.functionCall.args = t.arguments;
+        });
+      });
+    },
+
     errorBody: geminiErrorBody,
 
     newStream(hooks: StreamHooks): StreamTransformer {
@@ -273,7 +281,7 @@ class GeminiStream implements StreamTransformer {
 
   private refusal(c: { step: string; reason: string }): string[] {
     const idxs = this.cands.size ? [...this.cands.keys()] : [0];
-    const text = `\n\n[TapPass: response stopped by policy (${c.step}): ${c.reason}]`;
+    const text = stoppedNotice(c);
     return [this.event(idxs.map((i) => ({ content: { role: "model", parts: [{ text }] }, finishReason: "SAFETY", index: i })), this.usage ? { usageMetadata: this.usage } : {})];
   }
 

@@ -14,7 +14,7 @@ import { sseFrame } from "./sse.ts";
 import { parseJson, type StreamedText, type StreamHooks, type StreamTransformer } from "./stream.ts";
 import type { TextGuard } from "./stream-guard.ts";
 import type { Usage } from "./usage.ts";
-import { type Body, notice, type ParsedRequest, type ParsedResponse, type WireAdapter, type WireError } from "./wire.ts";
+import { type Body, notice, stoppedNotice, type ParsedRequest, type ParsedResponse, type WireAdapter, type WireError } from "./wire.ts";
 
 const ERROR_TYPE: Record<WireError["kind"], string> = {
   auth: "authentication_error",
@@ -113,6 +113,10 @@ export const openaiChat: WireAdapter = {
         if (c.finish_reason === "tool_calls") c.finish_reason = "stop";
       }
     }
+  },
+
+  setToolArgs(body: Body, t: ToolCall): void {
+    for (const c of body.choices ?? []) for (const tc of c?.message?.tool_calls ?? []) if (tc?.id === t.id) tc.function.arguments = JSON.stringify(t.arguments);
   },
 
   errorBody: openaiErrorBody,
@@ -242,7 +246,7 @@ class ChatStream implements StreamTransformer {
   private refusal(c: { step: string; reason: string }): string[] {
     const idxs = this.choices.size ? [...this.choices.keys()] : [0];
     const out = [
-      this.chunk(idxs.map((i) => ({ index: i, delta: { content: `\n\n[TapPass: response stopped by policy (${c.step}): ${c.reason}]` }, logprobs: null, finish_reason: null }))),
+      this.chunk(idxs.map((i) => ({ index: i, delta: { content: stoppedNotice(c) }, logprobs: null, finish_reason: null }))),
       this.chunk(idxs.map((i) => ({ index: i, delta: {}, logprobs: null, finish_reason: "content_filter" }))),
     ];
     if (this.clientWantsUsage && this.usage) out.push(this.chunk([], { usage: { prompt_tokens: this.usage.input_tokens, completion_tokens: this.usage.output_tokens, total_tokens: this.usage.input_tokens + this.usage.output_tokens } }));

@@ -16,7 +16,7 @@ import { sseFrame } from "./sse.ts";
 import { parseJson, type StreamedText, type StreamHooks, type StreamTransformer } from "./stream.ts";
 import type { TextGuard } from "./stream-guard.ts";
 import type { Usage } from "./usage.ts";
-import { type Body, notice, type ParsedRequest, type ParsedResponse, type WireAdapter } from "./wire.ts";
+import { type Body, notice, stoppedNotice, type ParsedRequest, type ParsedResponse, type WireAdapter } from "./wire.ts";
 
 const TOOL_ITEMS = new Set(["function_call", "custom_tool_call"]);
 
@@ -104,6 +104,10 @@ export const openaiResponses: WireAdapter = {
     const ids = new Set(removed.map((t) => t.id));
     body.output = body.output.filter((it: Body) => !(TOOL_ITEMS.has(it?.type) && ids.has(it.call_id ?? it.id)));
     body.output.push(noticeItem(notice(removed)));
+  },
+
+  setToolArgs(body: Body, t: ToolCall): void {
+    for (const it of body.output ?? []) if (it?.type === "function_call" && (it.call_id ?? it.id) === t.id) it.arguments = JSON.stringify(t.arguments);
   },
 
   errorBody: openaiErrorBody,
@@ -299,7 +303,7 @@ class ResponsesStream implements StreamTransformer {
 
   private refusal(c: { step: string; reason: string }): string[] {
     const frames: string[] = [];
-    const text = `\n\n[TapPass: response stopped by policy (${c.step}): ${c.reason}]`;
+    const text = stoppedNotice(c);
     const open = [...this.runs.values()].find((r) => r.open && r.delta === "response.output_text.delta");
     if (open) {
       const b = open.base;

@@ -306,20 +306,7 @@ function addUsage(stats: GatewayStats, ctx: CallContext): void {
 /** A step rewrote a model tool call's arguments (redaction): put them back into the wire body. */
 function writeToolArgs(a: WireAdapter, body: Body, calls: ToolCall[], before: string[]): void {
   calls.forEach((t, i) => {
-    if (t.removed || JSON.stringify(t.arguments) === before[i]) return;
-    if (a.format === "anthropic-messages") {
-      for (const b of body.content ?? []) if (b?.type === "tool_use" && b.id === t.id) b.input = t.arguments;
-    } else if (a.format === "openai-chat") {
-      for (const c of body.choices ?? []) for (const tc of c?.message?.tool_calls ?? []) if (tc?.id === t.id) tc.function.arguments = JSON.stringify(t.arguments);
-    } else if (a.format === "gemini-generate") {
-      (body.candidates ?? []).forEach((c: Body, k: number) => {
-        (c?.content?.parts ?? []).forEach((p: Body, j: number) => {
-          if (p?.functionCall && (p.functionCall.id ?? `gemini-call-${k}-${j}`) === t.id) p.functionCall.args = t.arguments;
-        });
-      });
-    } else {
-      for (const it of body.output ?? []) if (it?.type === "function_call" && (it.call_id ?? it.id) === t.id) it.arguments = JSON.stringify(t.arguments);
-    }
+    if (!t.removed && JSON.stringify(t.arguments) !== before[i]) a.setToolArgs(body, t);
   });
 }
 

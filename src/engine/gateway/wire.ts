@@ -57,8 +57,15 @@ export interface WireAdapter {
   parseResponse(body: Body): ParsedResponse;
   /** Remove tool calls marked `removed`; add a notice the client can read. */
   stripToolCalls(body: Body, removed: ToolCall[]): void;
+  /** A step rewrote a model tool call's arguments (redaction): write them into the response body. */
+  setToolArgs(body: Body, call: ToolCall): void;
   errorBody(e: WireError): Body;
   newStream(hooks: StreamHooks, opts: { clientWantsUsage: boolean; model: string }): StreamTransformer;
+}
+
+/** The text a stream ends with when policy stops it (every wire format writes the same words). */
+export function stoppedNotice(c: { step: string; reason: string }): string {
+  return `\n\n[TapPass: response stopped by policy (${c.step}): ${c.reason}]`;
 }
 
 export function notice(removed: ToolCall[]): string {
