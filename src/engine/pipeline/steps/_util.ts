@@ -103,3 +103,14 @@ export function setPath(obj: Record<string, unknown>, path: string, value: unkno
 export const num = (v: unknown, dflt: number): number => (typeof v === "number" && Number.isFinite(v) ? v : dflt);
 export const strs = (v: unknown, dflt: string[] = []): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : dflt);
 export const isLockdown = (env: StepEnv) => env.policy.pipeline.mode === "lockdown";
+
+/**
+ * A per-agent rate rule from a step's config or the policy's budget (requests_per_minute,
+ * tool_calls_per_minute): the limit, the window (config window_s, default 60 s) and the counter key.
+ */
+export function rateRule(ctx: CallContext, env: StepEnv, field: "requests_per_minute" | "tool_calls_per_minute", prefix: string): { limit: number; windowMs: number; key: string } | undefined {
+  const c = env.step.config ?? {};
+  const limit = typeof c[field] === "number" ? (c[field] as number) : env.policy.budget[field];
+  if (limit === null || limit === undefined) return undefined;
+  return { limit, windowMs: num(c.window_s, 60) * 1000, key: `${prefix}:agent=${ctx.agent}` };
+}

@@ -1,14 +1,9 @@
 /** enforce_rate_limit: requests per agent per minute (budget.requests_per_minute), sliding window in SQLite. */
 import type { CallContext, StepDef, StepEnv } from "../types.ts";
 import { hitRate, rateLeaseCovers } from "./_ledger.ts";
-import { act, num } from "./_util.ts";
+import { act, rateRule } from "./_util.ts";
 
-function rule(ctx: CallContext, env: StepEnv): { limit: number; windowMs: number; key: string } | undefined {
-  const c = env.step.config ?? {};
-  const limit = typeof c.requests_per_minute === "number" ? c.requests_per_minute : env.policy.budget.requests_per_minute;
-  if (limit === null || limit === undefined) return undefined;
-  return { limit, windowMs: num(c.window_s, 60) * 1000, key: `rpm:agent=${ctx.agent}` };
-}
+const rule = (ctx: CallContext, env: StepEnv) => rateRule(ctx, env, "requests_per_minute", "rpm");
 
 const step: StepDef = {
   name: "enforce_rate_limit",

@@ -1,14 +1,9 @@
 /** enforce_tool_call_rate: tool calls per agent per minute (budget.tool_calls_per_minute), sliding window in SQLite. */
 import type { CallContext, StepDef, StepEnv } from "../types.ts";
 import { hitRate, rateLeaseCovers } from "./_ledger.ts";
-import { num, toolVerdict, toolsInScope } from "./_util.ts";
+import { rateRule, toolVerdict, toolsInScope } from "./_util.ts";
 
-function rule(ctx: CallContext, env: StepEnv): { limit: number; windowMs: number; key: string } | undefined {
-  const c = env.step.config ?? {};
-  const limit = typeof c.tool_calls_per_minute === "number" ? c.tool_calls_per_minute : env.policy.budget.tool_calls_per_minute;
-  if (limit === null || limit === undefined) return undefined;
-  return { limit, windowMs: num(c.window_s, 60) * 1000, key: `tpm:agent=${ctx.agent}` };
-}
+const rule = (ctx: CallContext, env: StepEnv) => rateRule(ctx, env, "tool_calls_per_minute", "tpm");
 
 const step: StepDef = {
   name: "enforce_tool_call_rate",
