@@ -78,7 +78,8 @@ export class TextGuard {
   private async step(final: boolean): Promise<GuardStep> {
     if (this.pending.length === 0) return { release: "" };
     // nothing could go out yet (a word still arriving): inspect when something can, or at the end
-    if (!final && this.releasePoint() <= 0) return { release: "" };
+    let n = final ? this.pending.length : this.releasePoint();
+    if (n <= 0) return { release: "" };
     const window = this.tail + this.pending;
     const r = await this.inspect(window);
     if (r.block) {
@@ -99,8 +100,8 @@ export class TextGuard {
       }
       this.pending = r.text.slice(this.tail.length);
       this.redactions++;
+      n = final ? this.pending.length : this.releasePoint(); // the rewrite moved the boundaries
     }
-    const n = final ? this.pending.length : this.releasePoint();
     if (n <= 0) return { release: "" };
     const chunk = this.pending.slice(0, n);
     this.pending = this.pending.slice(n);
