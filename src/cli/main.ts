@@ -8,9 +8,11 @@ import pkg from "../../package.json" with { type: "json" };
 
 async function main(): Promise<void> {
   // Fast path: `--version` prints the bare semver (CONTRACT.md) without loading oclif or commands.
+  // console.log, not process.stdout: the first touch of process.stdout builds Node's stream
+  // machinery (~7 ms, as long as the rest of this start-up).
   const args = process.argv.slice(2);
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-v" || args[0] === "version")) {
-    process.stdout.write(`${pkg.version}\n`);
+    console.log(pkg.version);
     return;
   }
   // Fast path: the kernel ring's `__exec` step restricts itself and execve's at once; it must
