@@ -8,25 +8,7 @@ export default class HookClaudeCode extends BaseCommand {
 
   async run(): Promise<void> {
     await this.parse(HookClaudeCode);
-    const [{ agentEnv }, { askGovernor }, { claudeHookOutput }] = await Promise.all([
-      import("../../../engine/harness/agent-env.ts"),
-      import("../../../engine/harness/governor-client.ts"),
-      import("../../../engine/harness/claude-hook.ts"),
-    ]);
-    let out: unknown;
-    try {
-      const raw = await Bun.stdin.text();
-      let input: unknown;
-      try {
-        input = JSON.parse(raw);
-      } catch {
-        throw new Error("hook input on stdin is not JSON");
-      }
-      const timeoutMs = Number(process.env.TAPPASS_HOOK_TIMEOUT_MS ?? 8000);
-      out = await askGovernor(agentEnv(), "/hook/claude-code", input, timeoutMs);
-    } catch (e) {
-      out = claudeHookOutput({ decision: "deny", reason: `TapPass hook failed closed: ${(e as Error).message}` });
-    }
-    process.stdout.write(`${JSON.stringify(out)}\n`);
+    const { claudeHook } = await import("../../../cli/hook-fast.ts");
+    await claudeHook();
   }
 }

@@ -1,0 +1,87 @@
+/**
+ * `tappass-agent hook claude-code` (the Claude Code PreToolUse hook) against a real hook governor
+ * (`tappass hook serve`), as Claude Code runs it: JSON on stdin, the decision on stdout. The hook
+ * takes a fast path past oclif (src/cli/hook-fast.ts); the oclif path must answer the same.
+ */
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { join } from "node:path";
+import { built, hasBinary, root, tappass } from "../helpers/cli.ts";
+import { tempHome } from "../helpers/home.ts";
+
+setDefaultTimeout(60_000);
+
+let home: string;
+let cleanup: () => void;
+let serve: ReturnType<typeof Bun.spawn>;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  const t = tempHome();
+  home = t.home;
+  cleanup = t.cleanup;
+  for (const args of [["init"], ["project", "create", "p"], ["agent", "create", "coder", "--project", "p"]]) {
+    const r = tappass(args, { home });
+    if (r.code !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}`);
+  }
+  serve = Bun.spawn([process.execPath, join(root, "src", "cli", "main.ts"), "hook", "serve", "--agent", "coder", "--json"], {
+    env: { ...process.env, TAPPASS_HOME: home, NO_COLOR: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const reader = (serve.stdout as ReadableStream<Uint8Array>).getReader();
+  let out = "";
+  while (!out.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`hook serve ended: ${await new Response(serve.stderr as ReadableStream).text()}`);
+    out += new TextDecoder().decode(value);
+  }
+  const info = JSON.parse(out.split("\n")[0] as string) as { hook_url: string; token: string };
+  env = { TAPPASS_HOOK_URL: info.hook_url, TAPPASS_TOKEN: info.token, TAPPASS_AGENT: "coder" };
+});
+
+afterAll(async () => {
+  serve?.kill();
+  await serve?.exited;
+  cleanup();
+});
+
+const ask = (tool: Record<string, unknown>, how: "fast" | "oclif" | "binary") => {
+  const input = JSON.stringify({ session_id: "s1", hook_event_name: "PreToolUse", cwd: root, ...tool });
+  if (how === "binary") return built("tappass-agent", ["hook", "claude-code"], { home, input, env });
+  // The oclif path: a trailing `--` is a shape the fast path leaves to oclif.
+  return tappass(how === "fast" ? ["agent", "hook", "claude-code"] : ["agent", "hook", "claude-code", "--"], { home, input, env });
+};
+
+const decision = (r: { code: number; stdout: string; stderr: string }) => {
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout).hookSpecificOutput as { hookEventName: string; permissionDecision: string; permissionDecisionReason: string };
+};
+
+for (const how of ["fast", "oclif", ...(hasBinary() ? ["binary"] : [])] as const) {
+  test(`hook claude-code (${how}): an allowed Bash command is allowed, a dangerous one denied with the step's reason`, () => {
+    const ok = decision(ask({ tool_name: "Bash", tool_input: { command: "ls -la" } }, how));
+    expect(ok).toMatchObject({ hookEventName: "PreToolUse", permissionDecision: "allow" });
+    const bad = decision(ask({ tool_name: "Bash", tool_input: { command: "rm -rf / --no-preserve-root" } }, how));
+    expect(bad.permissionDecision).toBe("deny");
+    expect(bad.permissionDecisionReason).toMatch(/dangerous_commands/);
+  });
+}
+
+test("hook claude-code fails closed: no governor, or input that is not JSON, is a deny", () => {
+  const none = decision(tappass(["agent", "hook", "claude-code"], { home, input: "{}", env: { TAPPASS_HOOK_URL: "", TAPPASS_TOKEN: "" } }));
+  expect(none.permissionDecision).toBe("deny");
+  expect(none.permissionDecisionReason).toMatch(/failed closed: no TapPass governor/);
+  const garbage = decision(tappass(["agent", "hook", "claude-code"], { home, input: "not json", env }));
+  expect(garbage).toMatchObject({ permissionDecision: "deny", permissionDecisionReason: expect.stringMatching(/not JSON/) });
+});
+
+test("every hook decision is audited (surface hook)", () => {
+  const r = tappass(["audit", "export", "--format", "jsonl"], { home });
+  expect(r.code).toBe(0);
+  const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { surface: string; decision: string });
+  const hooks = rows.filter((x) => x.surface === "hook");
+  // allow + deny for each of the three ways of running the hook (the binary only when built)
+  expect(hooks.length).toBe(hasBinary() ? 6 : 4);
+  expect(hooks.filter((x) => x.decision === "deny").length).toBe(hooks.length / 2);
+});
