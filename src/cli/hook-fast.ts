@@ -36,7 +36,7 @@ export async function claudeHook(): Promise<void> {
 export async function tryFastHook(args: string[]): Promise<boolean> {
   const persona = personaOf(invokedName());
   const shape = persona === "agent" ? args : persona === "operator" && args[0] === "agent" ? args.slice(1) : null;
-  if (!shape || shape.length !== 2 || shape[0] !== "hook" || shape[1] !== "claude-code") return false;
+  if (shape?.length !== 2 || shape[0] !== "hook" || shape[1] !== "claude-code") return false;
   await claudeHook();
   return true;
 }

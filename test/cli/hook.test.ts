@@ -58,7 +58,7 @@ const decision = (r: { code: number; stdout: string; stderr: string }) => {
   return JSON.parse(r.stdout).hookSpecificOutput as { hookEventName: string; permissionDecision: string; permissionDecisionReason: string };
 };
 
-for (const how of ["fast", "oclif", ...(hasBinary() ? ["binary"] : [])] as const) {
+for (const how of ["fast", "oclif", ...(hasBinary() ? (["binary"] as const) : [])] as const) {
   test(`hook claude-code (${how}): an allowed Bash command is allowed, a dangerous one denied with the step's reason`, () => {
     const ok = decision(ask({ tool_name: "Bash", tool_input: { command: "ls -la" } }, how));
     expect(ok).toMatchObject({ hookEventName: "PreToolUse", permissionDecision: "allow" });
