@@ -9,6 +9,7 @@
 import { invokedName } from "./self.ts";
 import { personaOf } from "./persona.ts";
 import { reportError } from "./report.ts";
+import { writeErr } from "./stdio.ts";
 
 export interface ExecFlags {
   agent?: string;
@@ -69,10 +70,10 @@ export async function execCommand(flags: ExecFlags, command: string[]): Promise<
       openai: flags["upstream-openai"] ?? process.env.TAPPASS_UPSTREAM_OPENAI,
       gemini: flags["upstream-gemini"] ?? process.env.TAPPASS_UPSTREAM_GEMINI,
     },
-    log: (l) => process.stderr.write(`${l}\n`),
+    log: (l) => writeErr(`${l}\n`),
   });
   if (flags.summary) await Bun.write(flags.summary, `${JSON.stringify(r, null, 2)}\n`);
-  if (!flags.quiet) process.stderr.write(renderSummary(r));
+  if (!flags.quiet) writeErr(renderSummary(r));
   process.exitCode = r.exit_code;
   if (process.env.TAPPASS_DEBUG) (await import("../sandbox/debug.ts")).debugSpan("exec done");
 }

@@ -6,6 +6,7 @@
  */
 import { invokedName } from "./self.ts";
 import { personaOf } from "./persona.ts";
+import { writeOut } from "./stdio.ts";
 
 /** Read the PreToolUse JSON on stdin, ask the governor, print its answer; any failure denies. */
 export async function claudeHook(): Promise<void> {
@@ -28,8 +29,7 @@ export async function claudeHook(): Promise<void> {
   } catch (e) {
     out = claudeHookOutput({ decision: "deny", reason: `TapPass hook failed closed: ${(e as Error).message}` });
   }
-  // console.log, not process.stdout: its first use costs ~7 ms, on every tool call.
-  console.log(JSON.stringify(out));
+  writeOut(`${JSON.stringify(out)}\n`);
 }
 
 /** The fast path: true when it ran the hook, false to let oclif parse the arguments. */
