@@ -19,7 +19,7 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSy
 import { dirname, join, resolve } from "node:path";
 import { canonicalJson } from "../canonical.ts";
 import type { Db } from "../store/db.ts";
-import type { CompiledPolicyEnvelope } from "./types.ts";
+import type { CompiledPolicyEnvelope, CompiledPolicyPayload } from "./types.ts";
 
 // Kept free of node:crypto and the key/token modules (their first import costs more than the
 // whole cache check): hashes through Bun.CryptoHasher, the signature through Web Crypto.
@@ -67,11 +67,18 @@ const NONDETERMINISTIC = /\b(time\.now_ns|rand\.|uuid\.|http\.send|opa\.runtime|
 /** Share of an envelope's lifetime that must remain for the cached copy to be handed out. */
 const MIN_REMAINING = 0.75;
 
+/**
+ * A cache file. The payload is kept as the exact string that was signed (canonicalJson of it):
+ * a hit verifies the signature over those bytes and parses them, never re-canonicalising the
+ * payload (the largest cost of a hit when cold).
+ */
 interface Entry {
+  v: 2;
   key: string;
   policy_version: number;
   content_hash: string;
-  envelope: CompiledPolicyEnvelope;
+  signed: string;
+  signature: string;
 }
 
 const isCompiled = () => import.meta.url.includes("$bunfs") || import.meta.url.includes("~BUN");
@@ -153,24 +160,30 @@ export async function readCachedPolicy(db: Db, agent: string, pk: PolicyKey, key
   } catch {
     return null;
   }
-  const env = entry?.envelope;
-  const p = env?.payload;
-  if (entry.key !== key || !p || p.agent !== agent || p.policy_version !== entry.policy_version || typeof env.signature !== "string") return null;
+  if (entry?.v !== 2 || entry.key !== key || typeof entry.signed !== "string" || typeof entry.signature !== "string") return null;
   const last = latestCompiled(db, agent);
   if (!last || last.policy_version !== entry.policy_version || last.content_hash !== entry.content_hash) return null;
+  const sig = parseSig(entry.signature);
+  if (!sig || sig.kid !== pk.kid || !(await verifyEd25519(pk.public, sig.sig, new TextEncoder().encode(entry.signed)))) return null;
+  // Signed by the install's key, so well-formed as compiled; checked anyway, as a hit must be exact.
+  let p: CompiledPolicyPayload;
+  try {
+    p = JSON.parse(entry.signed) as CompiledPolicyPayload;
+  } catch {
+    return null;
+  }
+  if (p?.agent !== agent || p.policy_version !== entry.policy_version) return null;
   const issued = Date.parse(p.issued_at);
   const expires = Date.parse(p.expires_at);
   if (!(expires > issued) || now < issued || expires - now < (expires - issued) * MIN_REMAINING) return null;
-  const sig = parseSig(env.signature);
-  if (!sig || sig.kid !== pk.kid || !(await verifyEd25519(pk.public, sig.sig, new TextEncoder().encode(canonicalJson(p))))) return null;
-  return env;
+  return { payload: p, signature: entry.signature };
 }
 
 /** Remember a freshly compiled envelope (best effort: a cache that cannot be written is only slower). */
 export function writeCachedPolicy(db: Db, agent: string, key: string, envelope: CompiledPolicyEnvelope): void {
   const last = latestCompiled(db, agent);
   if (!last || last.policy_version !== envelope.payload.policy_version) return;
-  const entry: Entry = { key, policy_version: last.policy_version, content_hash: last.content_hash, envelope };
+  const entry: Entry = { v: 2, key, policy_version: last.policy_version, content_hash: last.content_hash, signed: canonicalJson(envelope.payload), signature: envelope.signature };
   const file = cacheFile(db, agent);
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

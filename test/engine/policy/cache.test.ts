@@ -81,7 +81,9 @@ test("a tampered, re-signed-by-another-key, stale or superseded cache entry is n
 
   // payload changed after signing
   const tampered = JSON.parse(good);
-  tampered.envelope.payload.network.egress = "open";
+  const payload = JSON.parse(tampered.signed);
+  payload.network.egress = "open";
+  tampered.signed = JSON.stringify(payload);
   writeFileSync(cachePath(), JSON.stringify(tampered));
   expect(await readCachedPolicy(db, "dev", pk, key)).toBeNull();
   const r = await envelopeForExec(db, "dev");
@@ -90,10 +92,10 @@ test("a tampered, re-signed-by-another-key, stale or superseded cache entry is n
 
   // signature swapped for garbage / unsigned
   const unsigned = JSON.parse(good);
-  unsigned.envelope.signature = `ed25519:${pk.kid}:${Buffer.alloc(64).toString("base64")}`;
+  unsigned.signature = `ed25519:${pk.kid}:${Buffer.alloc(64).toString("base64")}`;
   writeFileSync(cachePath(), JSON.stringify(unsigned));
   expect(await readCachedPolicy(db, "dev", pk, key)).toBeNull();
-  delete unsigned.envelope.signature;
+  delete unsigned.signature;
   writeFileSync(cachePath(), JSON.stringify(unsigned));
   expect(await readCachedPolicy(db, "dev", pk, key)).toBeNull();
 
@@ -103,13 +105,18 @@ test("a tampered, re-signed-by-another-key, stale or superseded cache entry is n
   expect(await readCachedPolicy(db, "dev", { kid: "0000000000000000", public: pk.public }, key)).toBeNull();
 
   // more than a quarter of its lifetime gone: compile afresh
-  const p = JSON.parse(good).envelope.payload;
+  const p = JSON.parse(JSON.parse(good).signed);
   const life = Date.parse(p.expires_at) - Date.parse(p.issued_at);
   expect(await readCachedPolicy(db, "dev", pk, key, Date.parse(p.issued_at) + life * 0.2)).not.toBeNull();
   expect(await readCachedPolicy(db, "dev", pk, key, Date.parse(p.issued_at) + life * 0.3)).toBeNull();
 
   // a newer compiled version for the agent supersedes the cached one
   db.prepare("INSERT INTO compiled_policies (policy_version, agent, content_hash, payload, created_at) VALUES (?, ?, ?, ?, ?)").run(999, "dev", "x", "{}", new Date().toISOString());
+  expect(await readCachedPolicy(db, "dev", pk, key)).toBeNull();
+
+  // an entry in the earlier format (the envelope as an object): a miss
+  const { signed, signature, v: _v, ...rest } = JSON.parse(good);
+  writeFileSync(cachePath(), JSON.stringify({ ...rest, envelope: { payload: JSON.parse(signed), signature } }));
   expect(await readCachedPolicy(db, "dev", pk, key)).toBeNull();
 
   // garbage file: a miss, not an error
