@@ -9,6 +9,8 @@ export interface RenderCapabilities {
   agentCommand: string[];
   /** The local LLM gateway, when one runs (e.g. "http://127.0.0.1:41234"). */
   gatewayUrl?: string;
+  /** The hook governor the harness's hooks call (TAPPASS_HOOK_URL), when one runs. */
+  hookUrl?: string;
   /** MCP servers the agent may use, already wrapped by the broker (command/args or url). */
   mcpServers?: Record<string, { command: string; args: string[] } | { url: string }>;
   /** Absolute workspace directory (where the agent works). */

@@ -12,6 +12,7 @@ const policy = fixture as unknown as CompiledPolicyPayload;
 const caps: RenderCapabilities = {
   agentCommand: ["/opt/tappass/bin/tappass-agent"],
   gatewayUrl: "http://127.0.0.1:40001",
+  hookUrl: "http://127.0.0.1:40003",
   mcpServers: { filesystem: { command: "/opt/tappass/bin/tappass", args: ["mcp", "proxy", "--agent", "coder", "--", "mcp-server-filesystem", "/work"] }, remote: { url: "http://127.0.0.1:40002/mcp" } },
   workspace: "/work/repo",
   home: "/home/dev",
@@ -95,4 +96,38 @@ test("openshell, nono, monty and langchain-sdk carry the filesystem, network, in
   expect(m).toMatchObject({ external_functions: ["log", "now", "sha256"], limits: { max_memory_bytes: 64 * 1024 * 1024, max_duration_ms: 2000 } });
   const l = JSON.parse(providers["langchain-sdk"]!.render(policy, caps)[0]!.content);
   expect(l.tools.constraints).toEqual([{ tool: "create_refund", param: "slot:amount", op: "max", value: 100 }]);
+});
+
+test("macos-seatbelt: deny by default, the policy's trees, denials last (SBPL: the last match wins), only TapPass on loopback", () => {
+  const [sb, run] = providers["macos-seatbelt"]!.render(policy, caps);
+  const p = sb!.content;
+  expect(p.startsWith("; Rendered by TapPass")).toBe(true);
+  expect(p).toContain("(version 1)\n(deny default)");
+  // balanced parentheses outside strings and comments: sandbox-exec would refuse the profile otherwise
+  let depth = 0;
+  for (const line of p.split("\n").filter((l) => !l.startsWith(";"))) {
+    for (const ch of line.replace(/"(?:[^"\\]|\\.)*"/g, "")) {
+      depth += ch === "(" ? 1 : ch === ")" ? -1 : 0;
+      expect(depth).toBeGreaterThanOrEqual(0);
+    }
+  }
+  expect(depth).toBe(0);
+  const at = (s: string) => p.indexOf(s);
+  // writable: the workspace and read_write (with /tmp's real path); readable: read_only and TapPass
+  expect(p).toMatch(/\(allow file-read\* file-write\*\n(  .*\n)*  \(subpath "\/private\/tmp\/build-cache"\)/);
+  expect(at('(subpath "/work/repo")')).toBeGreaterThan(at("(allow file-read* file-write*"));
+  expect(at('(subpath "/usr/share/dict")')).toBeGreaterThan(0);
+  expect(at('(subpath "/opt/tappass/bin")')).toBeGreaterThan(0);
+  // denials come after every allow, for files and globbed zones, /etc also as /private/etc
+  const deny = at("(deny file-read* file-write*");
+  expect(deny).toBeGreaterThan(p.lastIndexOf("(allow "));
+  for (const d of ['(subpath "/home/dev/.ssh")', '(subpath "/home/dev/.aws/credentials")', '(subpath "/private/etc/shadow")', '(subpath "/home/dev/.gnupg")']) expect(p.indexOf(d, deny)).toBeGreaterThan(deny);
+  // allow-list egress: no direct outbound at all, only the gateway, hook governor and MCP broker ports
+  expect(p).not.toContain("(allow network-outbound)");
+  expect([...(p.match(/\(allow network-outbound \(remote tcp "localhost:(\d+)"\)\)/g) ?? [])]).toEqual([40001, 40002, 40003].map((n) => `(allow network-outbound (remote tcp "localhost:${n}"))`));
+  // "open" egress allows outbound traffic
+  const open = providers["macos-seatbelt"]!.render({ ...policy, network: { ...policy.network, egress: "open" } }, caps)[0]!.content;
+  expect(open).toContain("(allow network-outbound)");
+  expect(run!.mode).toBe(0o755);
+  expect(run!.content).toContain('exec sandbox-exec -f "$(dirname "$0")/tappass.sb" "$@"');
 });

@@ -224,7 +224,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
       if (mcp.ports.some((p) => p === gwPort || p === hookPort)) throw internalError(`an MCP broker got port ${mcp.ports.join(", ")}, which the sandbox already uses; run again`);
       if (harness !== "generic") {
         const { providers } = await import("../../providers/index.ts");
-        const caps = { agentCommand: [...selfCommand(), "agent"], gatewayUrl, mcpServers: mcp.servers, workspace: cwd, home, hookTimeoutSeconds: 10, kernelRing: !opts.noKernel };
+        const caps = { agentCommand: [...selfCommand(), "agent"], gatewayUrl, hookUrl, mcpServers: mcp.servers, workspace: cwd, home, hookTimeoutSeconds: 10, kernelRing: !opts.noKernel };
         for (const f of providers[harness]!.render(policy, caps)) {
           const p = join(dir, f.path);
           mkdirSync(dirname(p), { recursive: true });
