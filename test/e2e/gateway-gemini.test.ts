@@ -96,6 +96,20 @@ describe("gemini CLI through the gateway", () => {
     expect(JSON.stringify(row?.step_decisions)).toContain("run_shell_command");
   }, 120_000);
 
+  test("GET /v1beta/models: the upstream's list filtered by models.allow, fetched with the real key; 401 without a token", async () => {
+    r.fm.reset();
+    const res = await fetch(`${r.gw.url}/v1beta/models`, { headers: { "x-goog-api-key": r.token } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-tappass-trace-id")).toBeTruthy();
+    const body = (await res.json()) as { models: Array<{ name: string }> };
+    expect(body.models.map((m) => m.name)).toEqual(["models/gemini-2.5-flash", "models/gemini-2.5-pro"]); // imagen-* is not in gemini-*
+    const up = r.fm.requests.find((q) => q.path === "/v1beta/models");
+    expect(up?.headers["x-goog-api-key"]).toBe(GEMINI_KEY);
+    const anon = await fetch(`${r.gw.url}/v1beta/models`, { headers: { "x-goog-api-key": "not-a-token" } });
+    expect(anon.status).toBe(401);
+    expect(await anon.json()).toMatchObject({ error: { code: 401, status: "UNAUTHENTICATED" } });
+  });
+
   test("a forged token is refused with 401 UNAUTHENTICATED", async () => {
     const res = await fetch(`${r.gw.url}/v1beta/models/gemini-2.5-flash:generateContent`, { method: "POST", headers: { "x-goog-api-key": "not-a-token", "content-type": "application/json" }, body: JSON.stringify({ contents: [{ role: "user", parts: [{ text: "hi" }] }] }) });
     expect(res.status).toBe(401);

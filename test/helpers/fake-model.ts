@@ -121,6 +121,10 @@ export async function startFakeModel(opts: { port?: number } = {}): Promise<Fake
       if (req.method === "GET" && u.pathname === "/v1/models") {
         return Response.json({ object: "list", data: [{ id: "gpt-fake", object: "model", created: 1700000000, owned_by: "fake" }, { id: "claude-fake", object: "model", created: 1700000000, owned_by: "fake" }] });
       }
+      if (req.method === "GET" && /^\/v1(beta)?\/models$/.test(u.pathname)) {
+        const model = (id: string) => ({ name: `models/${id}`, displayName: id, supportedGenerationMethods: ["generateContent", "countTokens"] });
+        return Response.json({ models: [model("gemini-2.5-flash"), model("gemini-2.5-pro"), model("imagen-4.0-generate")] });
+      }
       const gem = /^\/v1(?:beta)?\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(u.pathname);
       const kind = u.pathname === "/v1/chat/completions" ? "chat" : u.pathname === "/v1/responses" ? "responses" : u.pathname === "/v1/messages" ? "messages" : gem ? "gemini" : undefined;
       if (!kind || req.method !== "POST") return new Response(JSON.stringify({ error: { message: `no route ${req.method} ${u.pathname}` } }), { status: 404, headers: { "content-type": "application/json" } });

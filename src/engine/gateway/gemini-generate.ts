@@ -38,6 +38,17 @@ export function geminiErrorBody(e: WireError): Body {
 type Action = "generateContent" | "streamGenerateContent" | "countTokens";
 const PATH = /^\/(v1beta|v1|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;
 
+const LIST = /^\/(v1beta|v1|v1alpha)\/models$/;
+
+/** `GET /v1beta/models` (Gemini's model listing): its API version and an adapter for its errors, or undefined. */
+export function geminiListRoute(path: string): { version: string; adapter: WireAdapter } | undefined {
+  const m = LIST.exec(path);
+  return m ? { version: m[1] as string, adapter: geminiAdapter("_", "generateContent", m[1] as string) } : undefined;
+}
+
+/** A Gemini `models` entry for a model id the policy names. */
+export const geminiModelEntry = (id: string) => ({ name: `models/${id}`, displayName: id, supportedGenerationMethods: ["generateContent", "streamGenerateContent", "countTokens"] });
+
 /**
  * The adapter for a Gemini model path; undefined when the path is not one; an error for a stream
  * asked for as a JSON array (the gateway relays SSE only, as Gemini CLI and the SDKs ask).

@@ -18,7 +18,7 @@ import type { Db } from "../store/db.ts";
 import { anthropicMessages } from "./anthropic-messages.ts";
 import { authenticate, type ProviderKeySource, resolveProviderKey } from "./credentials.ts";
 import { openaiChat } from "./openai-chat.ts";
-import { geminiRoute } from "./gemini-generate.ts";
+import { geminiListRoute, geminiModelEntry, geminiRoute } from "./gemini-generate.ts";
 import { openaiResponses } from "./openai-responses.ts";
 import { relay, type FinalDecision, type StreamHooks, type StreamSummary } from "./stream.ts";
 import { TextGuard } from "./stream-guard.ts";
@@ -95,10 +95,12 @@ export function createHandler(deps: HandlerDeps): (req: Request) => Promise<Resp
     const gemini = ROUTES[path] ? undefined : geminiRoute(path, url.searchParams);
     if (gemini?.error) return errorResponse(gemini.adapter, gemini.error, newTraceId());
     const adapter = ROUTES[path] ?? gemini?.adapter;
-    if (path === "/v1/models" || path === "/models") return models(deps, req, familyOf(req));
+    if (path === "/v1/models" || path === "/models") return models(deps, req, familyOf(req), "/v1/models");
+    const geminiList = geminiListRoute(path);
+    if (geminiList) return models(deps, req, geminiList.adapter, `/${geminiList.version}/models`);
     if (!adapter) {
       const a = req.headers.has("x-goog-api-key") ? (geminiRoute("/v1beta/models/_:generateContent", url.searchParams)?.adapter ?? openaiChat) : familyOf(req);
-      return errorResponse(a, { status: 404, kind: "not_found", message: `TapPass gateway: no route ${req.method} ${url.pathname} (serves POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, POST /v1beta/models/MODEL:generateContent|streamGenerateContent|countTokens, GET /v1/models, GET /healthz)` }, newTraceId());
+      return errorResponse(a, { status: 404, kind: "not_found", message: `TapPass gateway: no route ${req.method} ${url.pathname} (serves POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, POST /v1beta/models/MODEL:generateContent|streamGenerateContent|countTokens, GET /v1/models, GET /v1beta/models, GET /healthz)` }, newTraceId());
     }
     if (req.method !== "POST") return errorResponse(adapter, { status: 405, kind: "bad_request", message: `TapPass gateway: ${url.pathname} takes POST` }, newTraceId(), { allow: "POST" });
     return governedCall(deps, adapter, req, getInspector);
@@ -348,27 +350,32 @@ function upstreamHttpError(_a: WireAdapter, status: number, text: string, header
   return fail({ status, kind: status === 404 ? "not_found" : "bad_request", code: `upstream_${status}`, message: `upstream ${route.provider} refused the request (HTTP ${status}): ${upstreamMsg}` }, meta, pass);
 }
 
-async function models(deps: HandlerDeps, req: Request, a: WireAdapter): Promise<Response> {
+async function models(deps: HandlerDeps, req: Request, a: WireAdapter, upstreamPath: string): Promise<Response> {
   const trace_id = newTraceId();
   const auth = await authenticate(deps.keys, req.headers, deps.envelope.payload.agent);
   if (!auth.ok) return errorResponse(a, { status: 401, kind: "auth", code: auth.code, message: `TapPass: ${auth.message}` }, trace_id);
   const m = deps.envelope.payload.models;
   const listed = (m?.allow ?? []).filter((p) => !/[*?]/.test(p));
   if (listed.length > 0) {
+    if (a.family === "gemini") return json({ models: listed.map(geminiModelEntry) }, 200, trace_id);
     const data = listed.map((id) => (a.family === "anthropic" ? { type: "model", id, display_name: id, created_at: "1970-01-01T00:00:00Z" } : { id, object: "model", created: 0, owned_by: "tappass" }));
     return json(a.family === "anthropic" ? { data, has_more: false, first_id: listed[0], last_id: listed.at(-1) } : { object: "list", data }, 200, trace_id);
   }
-  const rr = resolveRoute(a.family, a.family === "anthropic" ? "claude" : "gpt", { ...deps.envelope.payload, models: undefined }, deps.bases);
+  const probe = a.family === "anthropic" ? "claude" : a.family === "gemini" ? "gemini" : "gpt";
+  const rr = resolveRoute(a.family, probe, { ...deps.envelope.payload, models: undefined }, deps.bases);
   if (!rr.ok) return errorResponse(a, { status: 502, kind: "upstream", message: rr.message }, trace_id);
   try {
     const key = resolveProviderKey(deps.providerKeys, rr.route.provider);
-    const up = await deps.upstreams.request(rr.route, "/v1/models", { method: "GET", headers: forwardHeaders(req.headers, rr.route.provider, key), signal: req.signal });
+    const up = await deps.upstreams.request(rr.route, upstreamPath, { method: "GET", headers: forwardHeaders(req.headers, rr.route.provider, key), signal: req.signal });
     const text = await readAll(up.body);
-    if (up.status >= 400) return errorResponse(a, { status: 502, kind: "upstream", message: `TapPass gateway: upstream /v1/models failed with HTTP ${up.status}` }, trace_id);
+    if (up.status >= 400) return errorResponse(a, { status: 502, kind: "upstream", message: `TapPass gateway: upstream ${upstreamPath} failed with HTTP ${up.status}` }, trace_id);
     const body = JSON.parse(text);
-    if (m && Array.isArray(body?.data)) {
+    if (m) {
+      // Only what the policy lets the agent call: Gemini lists `models[].name` ("models/ID"), the others `data[].id`.
       const { globMatch } = await import("./upstreams.ts");
-      body.data = body.data.filter((x: { id?: string }) => typeof x?.id === "string" && !m.deny.some((p) => globMatch(p, x.id as string)) && (m.allow.length === 0 || m.allow.some((p) => globMatch(p, x.id as string))));
+      const ok = (id: unknown) => typeof id === "string" && !m.deny.some((p) => globMatch(p, id)) && (m.allow.length === 0 || m.allow.some((p) => globMatch(p, id)));
+      if (Array.isArray(body?.data)) body.data = body.data.filter((x: { id?: unknown }) => ok(x?.id));
+      if (Array.isArray(body?.models)) body.models = body.models.filter((x: { name?: unknown }) => ok(typeof x?.name === "string" ? x.name.replace(/^models\//, "") : undefined));
     }
     return json(body, 200, trace_id);
   } catch (e) {
