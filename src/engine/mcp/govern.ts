@@ -138,8 +138,16 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
             };
           }
           const { value, changed } = applySegments(result, original, call.ctx.response as TextSegment[]);
-          // the verdict is final: the audit row is appended (group commit) while the result goes back
-          track(call.finish({ meta: { result_redactions: changed, upstream_is_error: result.isError === true, ...inputRequired(result) } }));
+          // the result goes back only once its audit row is committed (durable); a row that cannot be
+          // written withholds the result (fail closed)
+          try {
+            await track(call.finish({ meta: { result_redactions: changed, upstream_is_error: result.isError === true, ...inputRequired(result) } }));
+          } catch (e) {
+            return {
+              ...(typeof result.resultType === "string" ? { resultType: "complete" } : {}),
+              ...deniedResult(`TapPass withheld the result of "${req.name}": its audit row could not be written (${(e as Error).message}); withheld (fail closed).`),
+            };
+          }
           return value;
         },
         async fail(error, opts) {

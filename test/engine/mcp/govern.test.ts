@@ -128,3 +128,40 @@ test("lockdown: run-time approvals are ignored (only the signed allow list count
   expect((await call(g, "get-tiny-image")).denied).toBeDefined();
   await g.flush();
 });
+
+test("an allowed call's result is handed back only once its audit row is committed; a row that cannot be written withholds the result", async () => {
+  const g = governor();
+  const ok = await call(g, "echo", { message: "hi" });
+  expect(ok.denied).toBeUndefined();
+  const before = readRows(db).length;
+  const out = await ok.after({ content: [{ type: "text", text: "Echo: hi" }] });
+  expect(out).toEqual({ content: [{ type: "text", text: "Echo: hi" }] });
+  // no flush: the row is already durable when the result is returned
+  const rows = readRows(db);
+  expect(rows.length).toBe(before + 1);
+  expect(rows.at(-1)).toMatchObject({ decision: "allow", surface: "mcp" });
+
+  // an audit log that fails: the tool ran, but its output does not go back without its row
+  const envelope = compileForAgent(db, "helper");
+  const keys = loadKeys(h.home);
+  const p = envelope.payload;
+  const failing = {
+    db,
+    kid: "k",
+    append: () => Promise.reject(new Error("disk full")),
+    flush: async () => {},
+    close: async () => {},
+  };
+  const broken = createGovernor({
+    pipeline: createPipeline({ envelope, db, keys, audit: failing }),
+    db,
+    token: (sid) => issueToken(keys, { agent: p.agent, session_id: sid, sandbox_id: p.sandbox_id, policy_version: p.policy_version, ttlSeconds: 300 }),
+  });
+  const gate = await call(broken, "echo", { message: "secret plans" });
+  expect(gate.denied).toBeUndefined();
+  const withheld = await gate.after({ content: [{ type: "text", text: "Echo: secret plans" }] });
+  expect(withheld.isError).toBe(true);
+  expect(JSON.stringify(withheld)).not.toContain("secret plans");
+  expect(JSON.stringify(withheld)).toContain("audit row could not be written");
+  await broken.flush();
+});
