@@ -133,12 +133,102 @@ function nonAsciiPositions(v: View, idx: TriggerIndex): number[] {
   return idx.nonAscii;
 }
 
+/** A signature's gate entries, parsed once: word-prefix keys, "=x" substrings, "#nonascii". */
+interface CompiledGate {
+  src: string[];
+  keys: number[];
+  subs: string[];
+  nonAscii: boolean;
+}
+
+const compiledGates = new WeakMap<Signature, CompiledGate>();
+
+function gateOf(s: Signature): CompiledGate {
+  const src = s.gate as string[];
+  let c = compiledGates.get(s);
+  if (!c || c.src !== src) {
+    c = { src, keys: [], subs: [], nonAscii: false };
+    for (const g of src) {
+      if (g.charCodeAt(0) === 61 /* = */) c.subs.push(g.slice(1));
+      else if (g === "#nonascii") c.nonAscii = true;
+      else c.keys.push(prefixKey(g));
+    }
+    compiledGates.set(s, c);
+  }
+  return c;
+}
+
+/**
+ * The gates of a signature list, inverted: which signatures each word-prefix key, substring and
+ * non-ASCII text opens. A view then costs one pass over the few gate words it holds instead of
+ * testing every signature's gate (most texts open none or a handful).
+ */
+interface GatePlan {
+  gates: Array<string[] | undefined>;
+  ungated: number[];
+  byKey: Map<number, number[]>;
+  /** "=x" entries holding only ASCII characters … */
+  subs: Array<[string, number]>;
+  /** … and those holding some non-ASCII one (never inside a text without any) */
+  wideSubs: Array<[string, number]>;
+  nonAscii: number[];
+  open: Uint8Array;
+}
+
+const plans = new WeakMap<Signature[], GatePlan>();
+
+function gatePlan(sigs: Signature[]): GatePlan {
+  let p = plans.get(sigs);
+  if (p && p.gates.length === sigs.length && p.gates.every((g, i) => g === (sigs[i] as Signature).gate)) return p;
+  p = { gates: sigs.map((s) => s.gate), ungated: [], byKey: new Map(), subs: [], wideSubs: [], nonAscii: [], open: new Uint8Array(sigs.length) };
+  for (let i = 0; i < sigs.length; i++) {
+    const s = sigs[i] as Signature;
+    if (!s.gate) {
+      p.ungated.push(i);
+      continue;
+    }
+    const g = gateOf(s);
+    if (g.nonAscii) p.nonAscii.push(i);
+    for (const k of g.keys) {
+      const list = p.byKey.get(k);
+      if (list) list.push(i);
+      else p.byKey.set(k, [i]);
+    }
+    for (const sub of g.subs) (/^[\x00-\x7f]*$/.test(sub) ? p.subs : p.wideSubs).push([sub, i]);
+  }
+  plans.set(sigs, p);
+  return p;
+}
+
+/** open[i] = 1 when gateOpen(sigs[i], v) (the plan's buffer: read it before the next call). */
+function openGates(p: GatePlan, v: View): Uint8Array {
+  const open = p.open;
+  open.fill(0);
+  for (const i of p.ungated) open[i] = 1;
+  const idx = triggerIndex(v);
+  if (idx.hasNonAscii) for (const i of p.nonAscii) open[i] = 1;
+  for (const k of idx.words.keys()) {
+    const list = p.byKey.get(k);
+    if (list) for (const i of list) open[i] = 1;
+  }
+  for (const [sub, i] of p.subs) if (open[i] === 0 && v.text.includes(sub)) open[i] = 1;
+  if (idx.hasNonAscii) for (const [sub, i] of p.wideSubs) if (open[i] === 0 && v.text.includes(sub)) open[i] = 1;
+  return open;
+}
+
+/** Which of sigs runSignatures would run on v, by the inverted plan (tests compare it with gateOpen). */
+export function plannedGates(sigs: Signature[], v: View): boolean[] {
+  return Array.from(openGates(gatePlan(sigs), v), (x) => x === 1);
+}
+
+/** Is one of s's gate entries present in v? (the same answer as testing each entry in turn) */
 function gateOpen(s: Signature, v: View): boolean {
   if (!s.gate) return true;
+  const g = gateOf(s);
   const idx = triggerIndex(v);
-  for (const g of s.gate) {
-    if (g.charCodeAt(0) === 61 /* = */ ? v.text.includes(g.slice(1)) : g === "#nonascii" ? idx.hasNonAscii : idx.words.has(prefixKey(g))) return true;
-  }
+  if (g.nonAscii && idx.hasNonAscii) return true;
+  if (idx.words.size > 0) for (const k of g.keys) if (idx.words.has(k)) return true;
+  for (const sub of g.subs) if (v.text.includes(sub)) return true;
   return false;
 }
 
@@ -526,11 +616,14 @@ export function runSignatures(sigs: Signature[], text: string, opts: DetectOptio
   const tool = kind === "tool_output";
   const vs = cachedViews(text);
   const matches: Match[] = [];
+  const plan = gatePlan(sigs);
   for (const v of vs) {
     const decoded = v.kind !== "plain";
-    for (const s of sigs) {
+    const open = openGates(plan, v);
+    for (let i = 0; i < sigs.length; i++) {
+      if (open[i] === 0) continue;
+      const s = sigs[i] as Signature;
       if (s.kw && !s.kw.some((k) => v.text.includes(k))) continue;
-      if (!gateOpen(s, v)) continue;
       const base = tool && s.toolWeight !== undefined ? s.toolWeight : s.weight;
       if (base <= 0) continue;
       execSignature(s, v, MAX_MATCHES_PER_SIG, (ms, me, body) => {

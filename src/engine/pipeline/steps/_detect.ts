@@ -46,42 +46,69 @@ export function targets(ctx: CallContext, phase: Phase, kinds?: string[], opts: 
 const MEMO_MAX_ENTRIES = 4096;
 const MEMO_MAX_TEXT = 32 * 1024;
 const MEMO_MAX_CHARS = 16 * 1024 * 1024;
-const memo = new Map<string, Map<string, readonly Finding[]>>();
+type Bucket = Map<string, readonly Finding[]>;
+/** detector → kind → threshold → (text → findings) */
+const memo = new Map<string, Map<string, Map<number, Bucket>>>();
 let memoEntries = 0;
 let memoChars = 0;
+/**
+ * Insertion order of the memo's entries (oldest at `fifoHead`): eviction is O(1). Walking a
+ * bucket's keys from the front after many deletions is not — the engine skips every deleted slot.
+ */
+let fifo: Array<[Bucket, string] | undefined> = [];
+let fifoHead = 0;
 
-function remember(bucket: Map<string, readonly Finding[]>, text: string, found: readonly Finding[]): void {
+function remember(bucket: Bucket, text: string, found: readonly Finding[]): void {
   if (text.length > MEMO_MAX_TEXT) return;
   while ((memoEntries >= MEMO_MAX_ENTRIES || memoChars + text.length > MEMO_MAX_CHARS) && memoEntries > 0) {
-    // drop the oldest entry of the first non-empty bucket (insertion order)
-    for (const [k, b] of memo) {
-      const oldest = b.keys().next();
-      if (oldest.done) {
-        memo.delete(k);
-        continue;
-      }
-      b.delete(oldest.value);
+    const oldest = fifo[fifoHead];
+    fifo[fifoHead++] = undefined;
+    if (!oldest) break; // cannot happen: every entry has its place in fifo
+    if (oldest[0].delete(oldest[1])) {
       memoEntries--;
-      memoChars -= oldest.value.length;
-      break;
+      memoChars -= oldest[1].length;
     }
   }
+  if (fifoHead > MEMO_MAX_ENTRIES) {
+    fifo = fifo.slice(fifoHead);
+    fifoHead = 0;
+  }
   bucket.set(text, found);
+  fifo.push([bucket, text]);
   memoEntries++;
   memoChars += text.length;
 }
 
+function bucketOf(name: string, kind: string, threshold: number): Bucket {
+  let byKind = memo.get(name);
+  if (!byKind) memo.set(name, (byKind = new Map()));
+  let byThreshold = byKind.get(kind);
+  if (!byThreshold) byKind.set(kind, (byThreshold = new Map()));
+  let bucket = byThreshold.get(threshold);
+  if (!bucket) byThreshold.set(threshold, (bucket = new Map()));
+  return bucket;
+}
+
+const copies = (fs: readonly Finding[]): Finding[] => (fs.length === 0 ? [] : fs.map((f) => ({ ...f })));
+
+/**
+ * Texts shorter than this are scanned afresh every time: the detectors take a few microseconds on
+ * them, about what remembering them costs (a tool argument such as a query is new on every call).
+ */
+const MEMO_MIN_TEXT = 64;
+const NOTHING: readonly Finding[] = Object.freeze([]);
+
 export function runDetector(name: string, text: string, kind: TextSegment["kind"], threshold: number): Finding[] {
   const d = detectors[name];
   if (!d) throw new Error(`detector ${name} is not available in this build`);
-  const key = `${name}\u0000${kind}\u0000${threshold}`;
-  let bucket = memo.get(key);
-  const hit = bucket?.get(text);
-  if (hit) return hit.map((f) => ({ ...f }));
-  const found = Object.freeze(d.detect(text, { threshold, kind }).filter((f) => f.score >= threshold).map((f) => Object.freeze({ ...f })));
-  if (!bucket) memo.set(key, (bucket = new Map()));
+  if (text.length < MEMO_MIN_TEXT) return d.detect(text, { threshold, kind }).filter((f) => f.score >= threshold);
+  const bucket = bucketOf(name, kind, threshold);
+  const hit = bucket.get(text);
+  if (hit) return copies(hit);
+  const raw = d.detect(text, { threshold, kind });
+  const found = raw.length === 0 ? NOTHING : Object.freeze(raw.filter((f) => f.score >= threshold).map((f) => Object.freeze({ ...f })));
   remember(bucket, text, found);
-  return found.map((f) => ({ ...f }));
+  return copies(found);
 }
 
 /** Replace spans (merged when they overlap) using `replace(finding, original)`. */
