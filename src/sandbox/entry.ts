@@ -1,7 +1,8 @@
 /**
  * Entry of the internal `__exec` step, kept free of the CLI framework so it starts fast:
- *   __exec --spec-fd N -- CMD ARGS…   read the spec from fd N (until EOF), restrict and execve
- *   __exec --spec FILE -- CMD ARGS…   the same with the spec in a file (inner.ts)
+ *   __exec --spec-fd N [-- CMD ARGS…]   read the spec from fd N (until EOF), restrict and execve
+ *                                       the command (given here, else the spec's `argv`)
+ *   __exec --spec FILE [-- CMD ARGS…]   the same with the spec in a file (inner.ts)
  *   __exec --bridge JSON              the in-namespace bridge (bridge.ts)
  * Used by src/commands/__exec.ts, and run directly as a script when TapPass runs from source.
  */
@@ -16,21 +17,21 @@ export async function execStep(args: string[]): Promise<void> {
     await runBridge(before[b + 1] ?? "[]");
     return;
   }
-  if (dd === -1) usage();
+  const command = dd === -1 ? undefined : args.slice(dd + 1);
   const f = before.indexOf("--spec-fd");
   if (f !== -1) {
     const fd = Number(before[f + 1]);
     if (!Number.isInteger(fd) || fd < 3) usage();
-    runInner({ fd }, args.slice(dd + 1));
+    runInner({ fd }, command);
   }
   const s = before.indexOf("--spec");
   const spec = s !== -1 ? before[s + 1] : undefined;
   if (!spec) usage();
-  runInner({ path: spec }, args.slice(dd + 1));
+  runInner({ path: spec }, command);
 }
 
 function usage(): never {
-  process.stderr.write("usage: __exec (--spec-fd N | --spec FILE) -- COMMAND [ARGS…] | __exec --bridge JSON\n");
+  process.stderr.write("usage: __exec (--spec-fd N | --spec FILE) [-- COMMAND [ARGS…]] | __exec --bridge JSON\n");
   process.exit(2);
 }
 

@@ -112,7 +112,71 @@ export interface SpawnConfinedOptions {
   late?: () => Promise<{ env: Record<string, string>; ports?: number[] }>;
   /** A probe already made by the caller (skips probing again). */
   probe?: KernelProbe;
+  /** The bridge's directory and mask file, made earlier by launchDirs() (default: made here). */
+  dirs?: LaunchDirs;
+  /**
+   * A sandbox started early from an earlier run's command line (prelaunch): used when this
+   * spec gives exactly the same bwrap command line, else killed before it ran anything.
+   */
+  prelaunched?: Prelaunch;
 }
+
+/** The bridge's unix-socket directory (0700) and the empty mode-000 file bound over denied files. */
+export interface LaunchDirs {
+  sockDir: string;
+  maskFile: string;
+}
+
+export function launchDirs(): LaunchDirs {
+  const sockDir = mkdtempSync(join(tmpdir(), "tappass-sbx-"));
+  chmodSync(sockDir, 0o700);
+  const maskFile = join(sockDir, "mask");
+  writeFileSync(maskFile, "", { mode: 0 });
+  chmodSync(maskFile, 0);
+  return { sockDir, maskFile };
+}
+
+/**
+ * A sandbox process started before its spec is known: bwrap and the `__exec` step, which blocks
+ * on fd 3 and runs nothing until the governor writes the spec there. `exec` starts one from the
+ * command line an earlier run used (same agent, directory and command), so the namespaces and
+ * the step's runtime start while the policy is loaded; spawnConfined keeps it only if the
+ * policy gives the very same command line.
+ */
+export interface Prelaunch {
+  /** bwrap's whole argv. */
+  argv: string[];
+  child: ReturnType<typeof Bun.spawn>;
+  specFd: number;
+  /** Kill it (before it has a spec, so it never runs anything) and wait until it is gone. */
+  abandon(): Promise<void>;
+}
+
+export function prelaunch(argv: string[], stdio: [StdioOpt, StdioOpt, StdioOpt] = ["inherit", "inherit", "inherit"]): Prelaunch {
+  debugSpan("prelaunching bwrap");
+  const child = Bun.spawn(argv, { stdio: [...stdio, "pipe"], env: stepEnv() });
+  const specFd = (child as unknown as { stdio: unknown[] }).stdio[3] as number;
+  let gone: Promise<void> | undefined;
+  return {
+    argv,
+    child,
+    specFd,
+    abandon: () =>
+      (gone ??= (async () => {
+        // SIGKILL first: the step must not see EOF on fd 3 (it would say "no spec" on stderr).
+        child.kill("SIGKILL");
+        await child.exited.catch(() => undefined);
+        if (typeof specFd === "number") closeSync(specFd);
+      })()),
+  };
+}
+
+/** The sandbox process's environment (the agent's own comes in the spec). */
+const stepEnv = () => ({
+  PATH: process.env.PATH ?? "/usr/bin:/bin",
+  ...(process.env.TAPPASS_SELF ? { TAPPASS_SELF: process.env.TAPPASS_SELF } : {}),
+  ...(process.env.TAPPASS_DEBUG ? { TAPPASS_DEBUG: process.env.TAPPASS_DEBUG } : {}),
+});
 
 export interface ConfinedResult {
   exitCode: number;
@@ -132,6 +196,12 @@ export interface ConfinedProcess {
   kill(signal?: NodeJS.Signals | number): void;
   /** The mounts masking denied paths. */
   masked: Array<{ path: string; kind: "dir" | "file" }>;
+  /** bwrap's whole argv (what a later run can prelaunch). */
+  argv: string[];
+  /** Whether the prelaunched sandbox was used. */
+  prelaunched: boolean;
+  /** The bridge's directory and mask file (removed when the sandbox exits). */
+  dirs: LaunchDirs;
 }
 
 /** Run `argv` confined by `spec`. Throws (never runs unconfined) when the ring is unavailable. */
@@ -142,11 +212,7 @@ export async function spawnConfined(spec: SandboxSpec, argv: string[], opts: Spa
   const bwrap = probe.bwrap as string;
   const t0 = performance.now();
 
-  const sockDir = mkdtempSync(join(tmpdir(), "tappass-sbx-"));
-  chmodSync(sockDir, 0o700);
-  const maskFile = join(sockDir, "mask");
-  writeFileSync(maskFile, "", { mode: 0 });
-  chmodSync(maskFile, 0);
+  const { sockDir, maskFile } = opts.dirs ?? launchDirs();
 
   const egress: EgressEvent[] = [];
   const policy: EgressPolicy = { mode: spec.egress.mode, allow_domains: spec.egress.allow_domains, deny_domains: spec.egress.deny_domains, allow_ports: opts.egressPorts };
@@ -164,20 +230,27 @@ export async function spawnConfined(spec: SandboxSpec, argv: string[], opts: Spa
   };
   let child: ReturnType<typeof Bun.spawn> | undefined;
   let specFd: number | undefined;
+  let bwrapArgv: string[] = [];
+  let usedPrelaunch = false;
   try {
     // 1. The namespaces and the __exec step, which waits on fd 3 for the rest of the spec.
     const plan = bwrapArgs(inner, { sockDir, maskFile });
-    debugSpan("spawning bwrap");
     const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
-    child = Bun.spawn([bwrap, ...plan.args, ...inner.self, "--spec-fd", "3", "--", ...argv], {
-      stdio: [...stdio, "pipe"],
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        ...(process.env.TAPPASS_SELF ? { TAPPASS_SELF: process.env.TAPPASS_SELF } : {}),
-        ...(process.env.TAPPASS_DEBUG ? { TAPPASS_DEBUG: process.env.TAPPASS_DEBUG } : {}),
-      },
-    });
-    specFd = (child as unknown as { stdio: unknown[] }).stdio[3] as number;
+    // The command goes in the spec: the command line depends on the layout alone (prelaunch).
+    inner.argv = argv;
+    bwrapArgv = [bwrap, ...plan.args, ...inner.self, "--spec-fd", "3"];
+    const pre = opts.prelaunched;
+    if (pre && pre.argv.length === bwrapArgv.length && pre.argv.every((a, i) => a === bwrapArgv[i])) {
+      debugSpan("prelaunched bwrap kept");
+      child = pre.child;
+      specFd = pre.specFd;
+      usedPrelaunch = true;
+    } else {
+      if (pre) await pre.abandon();
+      debugSpan("spawning bwrap");
+      child = Bun.spawn(bwrapArgv, { stdio: [...stdio, "pipe"], env: stepEnv() });
+      specFd = (child as unknown as { stdio: unknown[] }).stdio[3] as number;
+    }
     if (typeof specFd !== "number") throw new Error("no spec channel to the sandbox (fd 3)");
 
     // 2. Meanwhile: the egress proxy, the forwarders and the late part of the spec.
@@ -227,9 +300,13 @@ export async function spawnConfined(spec: SandboxSpec, argv: string[], opts: Spa
       exited,
       kill: (sig) => c.kill(sig),
       masked: plan.masked,
+      argv: bwrapArgv,
+      prelaunched: usedPrelaunch,
+      dirs: { sockDir, maskFile },
     };
   } catch (e) {
     // Fail closed: the step gets no spec (EOF), refuses to run, and is killed anyway.
+    if (opts.prelaunched && !usedPrelaunch) await opts.prelaunched.abandon();
     if (specFd !== undefined) closeSync(specFd);
     if (child) {
       child.kill("SIGKILL");

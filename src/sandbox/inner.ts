@@ -24,6 +24,11 @@ export interface InnerSpec extends SandboxSpec {
   self: string[];
   /** Directory of the bridge's unix sockets (host side). */
   sock_dir: string | null;
+  /**
+   * The command, when it is not on the step's command line (exec passes it here, so the
+   * sandbox's command line depends only on the layout and a prelaunch can start it early).
+   */
+  argv?: string[];
 }
 
 /** Exit codes of this step (126/127 like a shell: cannot execute / not found). */
@@ -106,9 +111,9 @@ function startBridgeChild(spec: InnerSpec): void {
   for (const fd of fds) closeFd(fd);
 }
 
-/** The `__exec --spec-fd N | --spec FILE -- argv…` step. Never returns. */
-export function runInner(source: { fd: number } | { path: string }, argv: string[]): never {
-  if (argv.length === 0) fail("no command given", 2);
+/** The `__exec --spec-fd N | --spec FILE [-- argv…]` step. Never returns. */
+export function runInner(source: { fd: number } | { path: string }, command?: string[]): never {
+  if (command?.length === 0) fail("no command given", 2);
   span("started");
   let spec: InnerSpec;
   let text = "";
@@ -132,6 +137,8 @@ export function runInner(source: { fd: number } | { path: string }, argv: string
   }
   if (spec.version !== 1) fail(`unsupported sandbox spec version ${String(spec.version)}`);
   if (!landlockAbi()) fail("Landlock is not available on this kernel; refusing to run unconfined");
+  const argv = command ?? spec.argv ?? [];
+  if (argv.length === 0 || !argv.every((a) => typeof a === "string")) fail("no command given", 2);
   const cmd = argv[0] as string;
   const exe = resolveExecutable(cmd, spec.env, spec.cwd);
   if (!exe) fail(`${cmd}: command not found`, 127);

@@ -21,7 +21,7 @@
  * reaches them directly. The modules on the path to the spawn avoid node:crypto (its first
  * import alone costs ~4 ms): ids come from Web Crypto.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { selfCommand } from "../../cli/self.ts";
@@ -34,6 +34,7 @@ import type { HookServer } from "../harness/hook-server.ts";
 import { envelopeForExec } from "../policy/cache.ts";
 import type { CompiledPolicyPayload } from "../policy/types.ts";
 import type { Db } from "../store/db.ts";
+import { tappassHome } from "../home.ts";
 import { openState } from "../store/state.ts";
 import { governedEnv } from "./agent-env.ts";
 import { HARNESS_COPIES, type Harness, harnessOf, wireHarness } from "./harness.ts";
@@ -129,223 +130,300 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
   if (opts.argv.length === 0) throw new TapPassError("usage_error", "no command given", 2, { hint: "tappass exec [--agent NAME] -- COMMAND [ARGS...]" });
   const exe = resolveCommand(opts.argv[0] as string, baseEnv.PATH);
   if (!exe) throw inputError("command_not_found", `command not found: ${opts.argv[0]}`, { hint: "check the name, or give its full path" });
+  const harness = harnessOf(opts.argv);
+  const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
 
-  // 1. policy
-  const db = openState();
-  mark("state opened");
-  const agent = opts.agent ?? (await defaultAgent(db));
-  const { envelope, cached } = await envelopeForExec(db, agent);
-  const policy = envelope.payload;
-  const sessionId = crypto.randomUUID();
-  mark(cached ? "policy loaded (cached, signature verified)" : "policy compiled and signed");
+  // 0. The sandbox as an earlier run of this command here started it, while the policy loads.
+  const launchKey = opts.noKernel ? null : launchCacheKey(opts.agent, cwd, exe);
+  const early = launchKey ? prelaunchFromCache(launchKey, harness, stdio) : undefined;
+  if (early) mark("prelaunched");
+  let earlyConsumed = false;
+  try {
 
-  // kernel ring decision before anything starts
-  const probe = sandbox.probeKernel();
-  const missing = sandbox.missingFeatures(probe);
-  const enforcing = policy.pipeline.mode === "enforce" || policy.pipeline.mode === "lockdown";
-  if (!opts.noKernel && missing.length > 0) {
-    throw inputError("kernel_ring_unavailable", `refusing to run "${opts.argv[0]}" unconfined under an ${policy.pipeline.mode} policy: missing ${missing.join(", ")}`, {
-      hint: "install what is missing, or pass --no-kernel to run without the kernel ring (recorded in the audit log)",
-    });
-  }
-  if (opts.noKernel && enforcing) log(`tappass: --no-kernel: "${opts.argv[0]}" runs WITHOUT kernel confinement (gateway, broker and hooks still enforce)`);
+    // 1. policy
+    const db = openState();
+    mark("state opened");
+    const agent = opts.agent ?? (await defaultAgent(db));
+    const { envelope, cached } = await envelopeForExec(db, agent);
+    const policy = envelope.payload;
+    const sessionId = crypto.randomUUID();
+    mark(cached ? "policy loaded (cached, signature verified)" : "policy compiled and signed");
 
-  // 2. keys and servers. Tokens live as long as the policy's verify_capability_token allows
-  // (5 min by default); a harness that can renew (Claude Code's apiKeyHelper) asks the governor.
-  let keysP: Promise<Keys> | undefined;
-  const keys = () => {
-    keysP ??= import("../crypto/keys.ts").then((m) => m.loadKeys());
-    return keysP;
-  };
-  const ttl = opts.tokenTtlSeconds ?? maxTokenTtl(policy);
-  const mint = async () => {
-    const { issueToken } = await import("../crypto/tokens.ts");
-    return issueToken(await keys(), { agent, session_id: sessionId, sandbox_id: policy.sandbox_id, policy_version: policy.policy_version, ttlSeconds: ttl });
-  };
-  const sessionSecret = randomId(32);
-  let governor: Promise<Governor> | undefined;
-  const startGovernor = async (): Promise<Governor> => {
-    const t = performance.now();
-    const [{ createPipeline, sharedAuditLog }, { startGateway }, { startHookServer }, k] = await Promise.all([
-      import("../pipeline/index.ts"),
-      import("../gateway/index.ts"),
-      import("../harness/hook-server.ts"),
-      keys(),
-    ]);
-    const audit = sharedAuditLog(db, k);
-    const pipeline = createPipeline({ envelope, db, keys: k, audit });
-    const gateway = await startGateway({ envelope, db, keys: k, port: 0, upstreams: opts.upstreams ?? {}, pipeline, env: baseEnv });
-    let hooks: HookServer;
-    try {
-      hooks = startHookServer({ pipeline, envelope, keys: k, agent, sandbox_id: policy.sandbox_id, renew: { secret: sessionSecret, issue: mint } });
-    } catch (e) {
-      await gateway.close();
-      throw e;
+    // kernel ring decision before anything starts
+    const probe = sandbox.probeKernel();
+    const missing = sandbox.missingFeatures(probe);
+    const enforcing = policy.pipeline.mode === "enforce" || policy.pipeline.mode === "lockdown";
+    if (!opts.noKernel && missing.length > 0) {
+      throw inputError("kernel_ring_unavailable", `refusing to run "${opts.argv[0]}" unconfined under an ${policy.pipeline.mode} policy: missing ${missing.join(", ")}`, {
+        hint: "install what is missing, or pass --no-kernel to run without the kernel ring (recorded in the audit log)",
+      });
     }
-    if (process.env.TAPPASS_DEBUG) log(`tappass: gateway and hook governor started in ${(performance.now() - t).toFixed(1)} ms`);
-    return { gateway, hooks };
-  };
-  const ensureGovernor = () => {
-    governor ??= startGovernor();
-    return governor;
-  };
-  // Without the ring the command reaches the servers directly: they listen before it starts.
-  const direct = opts.noKernel ? await ensureGovernor() : undefined;
-  const [gwPort, hookPort] = direct ? [direct.gateway.port, direct.hooks.port] : namespacePorts(2);
-  const gatewayUrl = `http://127.0.0.1:${gwPort}`;
-  const hookUrl = `http://127.0.0.1:${hookPort}`;
+    if (opts.noKernel && enforcing) log(`tappass: --no-kernel: "${opts.argv[0]}" runs WITHOUT kernel confinement (gateway, broker and hooks still enforce)`);
 
-  // MCP servers (brokered on this side of the kernel ring): read now, started with the env.
-  const mcpConfig = loadMcpConfig(projectMcpFiles(cwd, opts.mcpConfig));
-  const hasMcp = Object.keys(mcpConfig).length > 0;
-  let mcp: McpSetup | undefined;
+    // 2. keys and servers. Tokens live as long as the policy's verify_capability_token allows
+    // (5 min by default); a harness that can renew (Claude Code's apiKeyHelper) asks the governor.
+    let keysP: Promise<Keys> | undefined;
+    const keys = () => {
+      keysP ??= import("../crypto/keys.ts").then((m) => m.loadKeys());
+      return keysP;
+    };
+    const ttl = opts.tokenTtlSeconds ?? maxTokenTtl(policy);
+    const mint = async () => {
+      const { issueToken } = await import("../crypto/tokens.ts");
+      return issueToken(await keys(), { agent, session_id: sessionId, sandbox_id: policy.sandbox_id, policy_version: policy.policy_version, ttlSeconds: ttl });
+    };
+    const sessionSecret = randomId(32);
+    let governor: Promise<Governor> | undefined;
+    const startGovernor = async (): Promise<Governor> => {
+      const t = performance.now();
+      const [{ createPipeline, sharedAuditLog }, { startGateway }, { startHookServer }, k] = await Promise.all([
+        import("../pipeline/index.ts"),
+        import("../gateway/index.ts"),
+        import("../harness/hook-server.ts"),
+        keys(),
+      ]);
+      const audit = sharedAuditLog(db, k);
+      const pipeline = createPipeline({ envelope, db, keys: k, audit });
+      const gateway = await startGateway({ envelope, db, keys: k, port: 0, upstreams: opts.upstreams ?? {}, pipeline, env: baseEnv });
+      let hooks: HookServer;
+      try {
+        hooks = startHookServer({ pipeline, envelope, keys: k, agent, sandbox_id: policy.sandbox_id, renew: { secret: sessionSecret, issue: mint } });
+      } catch (e) {
+        await gateway.close();
+        throw e;
+      }
+      if (process.env.TAPPASS_DEBUG) log(`tappass: gateway and hook governor started in ${(performance.now() - t).toFixed(1)} ms`);
+      return { gateway, hooks };
+    };
+    const ensureGovernor = () => {
+      governor ??= startGovernor();
+      return governor;
+    };
+    // Without the ring the command reaches the servers directly: they listen before it starts.
+    const direct = opts.noKernel ? await ensureGovernor() : undefined;
+    const [gwPort, hookPort] = direct ? [direct.gateway.port, direct.hooks.port] : namespacePorts(2);
+    const gatewayUrl = `http://127.0.0.1:${gwPort}`;
+    const hookUrl = `http://127.0.0.1:${hookPort}`;
 
-  // 4. private render directory (0700): harness config + the read-only policy file
+    // MCP servers (brokered on this side of the kernel ring): read now, started with the env.
+    const mcpConfig = loadMcpConfig(projectMcpFiles(cwd, opts.mcpConfig));
+    const hasMcp = Object.keys(mcpConfig).length > 0;
+    let mcp: McpSetup | undefined;
+
+    // 4. private render directory (0700): harness config + the read-only policy file
+    const dir = early?.dir ?? renderDir(harness);
+    const policyFile = join(dir, "policy.json");
+    const egressLog: Array<{ host: string; port: number; allowed: boolean; reason: string }> = [];
+    const egressAudits: Array<Promise<string | undefined>> = [];
+    let governorFailure: unknown;
+    try {
+      // Same file (a prelaunched sandbox has it bound already), then read-only.
+      writeFileSync(policyFile, JSON.stringify(envelope));
+      chmodSync(policyFile, 0o444);
+      const home = baseEnv.HOME ?? homedir();
+      const stateDir = HARNESS_STATE[harness];
+      const writable = stateDir ? [join(dir, stateDir)] : [];
+      const wired = wireHarness(harness, [exe, ...opts.argv.slice(1)], dir, hasMcp);
+
+      // The part of the start-up that runs while the sandbox starts: keys, MCP brokers, the
+      // rendered harness files, the token, the env.
+      const prepare = async (): Promise<{ env: Record<string, string>; ports: number[] }> => {
+        const k = await keys();
+        mcp = await startMcp({ config: mcpConfig, envelope, db, keys: k, agentCommand: [...selfCommand(), "agent"], sessionSecret, cwd, log });
+        if (mcp.ports.some((p) => p === gwPort || p === hookPort)) throw internalError(`an MCP broker got port ${mcp.ports.join(", ")}, which the sandbox already uses; run again`);
+        if (harness !== "generic") {
+          const { providers } = await import("../../providers/index.ts");
+          const caps = { agentCommand: [...selfCommand(), "agent"], gatewayUrl, hookUrl, mcpServers: mcp.servers, workspace: cwd, home, hookTimeoutSeconds: 10, kernelRing: !opts.noKernel };
+          for (const f of providers[harness]!.render(policy, caps)) {
+            const p = join(dir, f.path);
+            mkdirSync(dirname(p), { recursive: true });
+            writeFileSync(p, f.content, { mode: f.mode ?? 0o644 });
+          }
+          for (const [from, to] of HARNESS_COPIES[harness] ?? []) {
+            mkdirSync(dirname(join(dir, to)), { recursive: true });
+            copyFileSync(join(dir, from), join(dir, to));
+          }
+        }
+        const token = await mint();
+        const env = governedEnv({
+          base: baseEnv,
+          token,
+          gatewayUrl,
+          hookUrl,
+          agent,
+          sessionId,
+          sandboxId: policy.sandbox_id,
+          policyFile,
+          extra: { ...wired.env, ...mcp.env, TAPPASS_SESSION_SECRET: sessionSecret, ...(process.env.TAPPASS_SELF ? { TAPPASS_SELF: process.env.TAPPASS_SELF } : {}) },
+        });
+        // Claude Code prefers ANTHROPIC_API_KEY over its apiKeyHelper: leave it unset so it renews.
+        if (harness === "claude-code") delete env.ANTHROPIC_API_KEY;
+        mark("keys, MCP, harness config, token and env ready");
+        return { env, ports: mcp.ports };
+      };
+
+      // 5. + 6. run
+      log(`tappass: ${agent} (policy v${policy.policy_version}) → ${opts.argv.join(" ")}`);
+      let exitCode: number;
+      let stdout: string | undefined;
+      let stderr: string | undefined;
+      let confined = false;
+      if (!opts.noKernel) {
+        const spec = sandbox.specFromPolicy(policy, {
+          workspace: cwd,
+          gatewayPort: gwPort,
+          brokerPort: hookPort,
+          keyringPath: policyFile,
+          env: {},
+          home,
+          extraReadOnly: [dir, ...executableTrees(exe), ...selfTrees()],
+        });
+        spec.fs.read_write.push(...writable);
+        // A governor that cannot start ends the run: the agent could not make a governed call.
+        let proc: sandbox.ConfinedProcess | undefined;
+        const governed = () =>
+          ensureGovernor().catch((e) => {
+            governorFailure ??= e;
+            proc?.kill("SIGKILL");
+            throw e;
+          });
+        const target = (pick: (g: Governor) => number) => () => governed().then(pick);
+        earlyConsumed = true; // spawnConfined owns the prelaunched sandbox and its directory now
+        proc = await sandbox.spawnConfined(spec, wired.argv, {
+          stdio,
+          probe,
+          dirs: early?.dirs,
+          prelaunched: early?.pre,
+          late: prepare,
+          forward: { [gwPort as number]: target((g) => g.gateway.port), [hookPort as number]: target((g) => g.hooks.port) },
+          resolve: opts.egress?.resolve,
+          allowPrivate: opts.egress?.allowPrivate,
+          egressPorts: opts.egress?.ports,
+          onEgress: (e) => {
+            egressLog.push({ host: e.host, port: e.port, allowed: e.allowed, reason: e.reason });
+            egressAudits.push(auditEgress(db, keys(), { agent, sessionId, sandboxId: policy.sandbox_id, policyVersion: policy.policy_version }, e));
+          },
+        });
+        confined = true;
+        mark(proc.prelaunched ? "spec handed to the prelaunched sandbox" : "spec handed to the sandbox");
+        if (launchKey && !proc.prelaunched) saveLaunch(launchKey, proc.argv, { sock: proc.dirs.sockDir, dir });
+        proc.exited.then(() => mark("sandbox exited"));
+        // A known harness always calls the gateway and the hooks: start them while it boots.
+        if (harness !== "generic" || hasMcp) governed().catch(() => undefined);
+        [stdout, stderr] = await Promise.all([proc.stdout ? new Response(proc.stdout).text() : undefined, proc.stderr ? new Response(proc.stderr).text() : undefined]);
+        exitCode = (await proc.exited).exitCode;
+        mark("command exited, sandbox closed");
+      } else {
+        const { env } = await prepare();
+        const child = Bun.spawn(wired.argv, { cwd, env, stdio });
+        [stdout, stderr] = await Promise.all([
+          child.stdout instanceof ReadableStream ? new Response(child.stdout).text() : undefined,
+          child.stderr instanceof ReadableStream ? new Response(child.stderr).text() : undefined,
+        ]);
+        exitCode = await child.exited;
+      }
+      if (governorFailure) throw governorFailure;
+
+      const gov = governor ? await governor.catch(() => undefined) : undefined;
+      const g = gov?.gateway.stats() ?? { calls: 0, denied: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0, trace_ids: [] as string[], denials: [] };
+      const decisions = gov?.hooks.decisions ?? [];
+      const egressTraces = (await Promise.all(egressAudits)).filter((t): t is string => !!t);
+      const denials: ExecSummary["denials"] = [
+        ...decisions.filter((d) => d.decision === "deny").map((d) => ({ surface: "hook", what: d.step ?? "tool", reason: d.reason, trace_id: d.trace_id })),
+        ...egressLog.filter((e) => !e.allowed).map((e) => ({ surface: "egress", what: `${e.host}:${e.port}`, reason: e.reason })),
+        ...(g.denials ?? []).map((d: { step: string; reason: string; trace_id?: string }) => ({ surface: "llm", what: d.step, reason: d.reason, trace_id: d.trace_id })),
+      ];
+      return {
+        agent,
+        session_id: sessionId,
+        policy_version: policy.policy_version,
+        command: opts.argv,
+        exit_code: exitCode,
+        duration_ms: performance.now() - t0,
+        kernel: { confined, landlock_abi: probe.landlock_abi, reason: confined ? undefined : opts.noKernel ? "--no-kernel" : missing.join(", ") },
+        llm: { calls: g.calls, denied: g.denied, tokens_in: g.tokens_in, tokens_out: g.tokens_out, cost_usd: g.cost_usd },
+        hooks: { calls: decisions.length, denied: decisions.filter((d) => d.decision === "deny").length },
+        egress: { attempts: egressLog.length, denied: egressLog.filter((e) => !e.allowed).length },
+        denials,
+        trace_ids: [...g.trace_ids, ...decisions.map((d) => d.trace_id).filter((t): t is string => !!t), ...egressTraces],
+        stdout,
+        stderr,
+      };
+    } finally {
+      const timed = (name: string, p: Promise<unknown>) => {
+        const t = performance.now();
+        return p.finally(() => process.env.TAPPASS_DEBUG && log(`tappass: closed ${name} in ${(performance.now() - t).toFixed(0)} ms`));
+      };
+      const gov = governor ? await governor.catch(() => undefined) : undefined;
+      const m = mcp as McpSetup | undefined;
+      await Promise.allSettled([...(gov ? [timed("gateway", gov.gateway.close()), timed("hooks", gov.hooks.close())] : []), ...(m ? [timed("mcp", m.close())] : [])]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } finally {
+    // A prelaunched sandbox nobody took (an error before the spawn) is killed, never left waiting.
+    if (early && !earlyConsumed) {
+      await early.pre.abandon();
+      rmSync(early.dirs.sockDir, { recursive: true, force: true });
+      rmSync(early.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * The private render directory (0700): the harness config, the harness's own state directory
+ * and the policy file (created empty here, filled once the policy is loaded: a prelaunched
+ * sandbox binds these before that).
+ */
+function renderDir(harness: Harness): string {
   const dir = mkdtempSync(join(tmpdir(), "tappass-exec-"));
   chmodSync(dir, 0o700);
-  const policyFile = join(dir, "policy.json");
-  const egressLog: Array<{ host: string; port: number; allowed: boolean; reason: string }> = [];
-  const egressAudits: Array<Promise<string | undefined>> = [];
-  let governorFailure: unknown;
+  writeFileSync(join(dir, "policy.json"), "", { mode: 0o600 });
+  const stateDir = HARNESS_STATE[harness];
+  if (stateDir) mkdirSync(join(dir, stateDir), { recursive: true });
+  return dir;
+}
+
+/**
+ * The launch cache: bwrap's command line from the last run of the same program (its arguments
+ * travel in the spec), by the same agent flag, in the same directory — one entry per such
+ * triple — with its per-run directories as placeholders. A hit starts
+ * the sandbox at once (it waits for its spec on fd 3, so nothing runs early); spawnConfined keeps
+ * it only if this run's policy gives the very same command line, else kills it and starts anew.
+ * A missing or unreadable entry is a miss; TAPPASS_HOME is masked from the agent.
+ */
+const launchFile = (key: string) => join(tappassHome(), "cache", `launch-${key}.json`);
+const SOCK = "\u0000sock";
+const DIR = "\u0000dir";
+
+function launchCacheKey(agent: string | undefined, cwd: string, exe: string): string {
+  return new Bun.CryptoHasher("sha256").update(JSON.stringify({ v: 1, agent: agent ?? null, cwd, exe, uid: process.getuid?.() ?? null })).digest("hex").slice(0, 32);
+}
+
+const swapPrefix = (a: string, from: string, to: string) => (a === from || a.startsWith(`${from}/`) ? to + a.slice(from.length) : a);
+
+function prelaunchFromCache(key: string, harness: Harness, stdio: NonNullable<ExecOptions["stdio"]>): { pre: sandbox.Prelaunch; dirs: sandbox.LaunchDirs; dir: string } | undefined {
+  let argv: unknown;
   try {
-    writeFileSync(policyFile, JSON.stringify(envelope), { mode: 0o444 });
-    const harness = harnessOf(opts.argv);
-    const home = baseEnv.HOME ?? homedir();
-    const stateDir = HARNESS_STATE[harness];
-    const writable = stateDir ? [join(dir, stateDir)] : [];
-    for (const w of writable) mkdirSync(w, { recursive: true });
-    const wired = wireHarness(harness, [exe, ...opts.argv.slice(1)], dir, hasMcp);
+    argv = JSON.parse(readFileSync(launchFile(key), "utf8")).argv;
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(argv) || !argv.every((a) => typeof a === "string") || argv.length === 0) return undefined;
+  const dirs = sandbox.launchDirs();
+  const dir = renderDir(harness);
+  const real = (argv as string[]).map((a) => swapPrefix(swapPrefix(a, SOCK, dirs.sockDir), DIR, dir));
+  return { pre: sandbox.prelaunch(real, stdio), dirs, dir };
+}
 
-    // The part of the start-up that runs while the sandbox starts: keys, MCP brokers, the
-    // rendered harness files, the token, the env.
-    const prepare = async (): Promise<{ env: Record<string, string>; ports: number[] }> => {
-      const k = await keys();
-      mcp = await startMcp({ config: mcpConfig, envelope, db, keys: k, agentCommand: [...selfCommand(), "agent"], sessionSecret, cwd, log });
-      if (mcp.ports.some((p) => p === gwPort || p === hookPort)) throw internalError(`an MCP broker got port ${mcp.ports.join(", ")}, which the sandbox already uses; run again`);
-      if (harness !== "generic") {
-        const { providers } = await import("../../providers/index.ts");
-        const caps = { agentCommand: [...selfCommand(), "agent"], gatewayUrl, hookUrl, mcpServers: mcp.servers, workspace: cwd, home, hookTimeoutSeconds: 10, kernelRing: !opts.noKernel };
-        for (const f of providers[harness]!.render(policy, caps)) {
-          const p = join(dir, f.path);
-          mkdirSync(dirname(p), { recursive: true });
-          writeFileSync(p, f.content, { mode: f.mode ?? 0o644 });
-        }
-        for (const [from, to] of HARNESS_COPIES[harness] ?? []) {
-          mkdirSync(dirname(join(dir, to)), { recursive: true });
-          copyFileSync(join(dir, from), join(dir, to));
-        }
-      }
-      const token = await mint();
-      const env = governedEnv({
-        base: baseEnv,
-        token,
-        gatewayUrl,
-        hookUrl,
-        agent,
-        sessionId,
-        sandboxId: policy.sandbox_id,
-        policyFile,
-        extra: { ...wired.env, ...mcp.env, TAPPASS_SESSION_SECRET: sessionSecret, ...(process.env.TAPPASS_SELF ? { TAPPASS_SELF: process.env.TAPPASS_SELF } : {}) },
-      });
-      // Claude Code prefers ANTHROPIC_API_KEY over its apiKeyHelper: leave it unset so it renews.
-      if (harness === "claude-code") delete env.ANTHROPIC_API_KEY;
-      mark("keys, MCP, harness config, token and env ready");
-      return { env, ports: mcp.ports };
-    };
-
-    // 5. + 6. run
-    log(`tappass: ${agent} (policy v${policy.policy_version}) → ${opts.argv.join(" ")}`);
-    let exitCode: number;
-    let stdout: string | undefined;
-    let stderr: string | undefined;
-    const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
-    let confined = false;
-    if (!opts.noKernel) {
-      const spec = sandbox.specFromPolicy(policy, {
-        workspace: cwd,
-        gatewayPort: gwPort,
-        brokerPort: hookPort,
-        keyringPath: policyFile,
-        env: {},
-        home,
-        extraReadOnly: [dir, ...executableTrees(exe), ...selfTrees()],
-      });
-      spec.fs.read_write.push(...writable);
-      // A governor that cannot start ends the run: the agent could not make a governed call.
-      let proc: sandbox.ConfinedProcess | undefined;
-      const governed = () =>
-        ensureGovernor().catch((e) => {
-          governorFailure ??= e;
-          proc?.kill("SIGKILL");
-          throw e;
-        });
-      const target = (pick: (g: Governor) => number) => () => governed().then(pick);
-      proc = await sandbox.spawnConfined(spec, wired.argv, {
-        stdio,
-        probe,
-        late: prepare,
-        forward: { [gwPort as number]: target((g) => g.gateway.port), [hookPort as number]: target((g) => g.hooks.port) },
-        resolve: opts.egress?.resolve,
-        allowPrivate: opts.egress?.allowPrivate,
-        egressPorts: opts.egress?.ports,
-        onEgress: (e) => {
-          egressLog.push({ host: e.host, port: e.port, allowed: e.allowed, reason: e.reason });
-          egressAudits.push(auditEgress(db, keys(), { agent, sessionId, sandboxId: policy.sandbox_id, policyVersion: policy.policy_version }, e));
-        },
-      });
-      confined = true;
-      mark("spec handed to the sandbox");
-      proc.exited.then(() => mark("sandbox exited"));
-      // A known harness always calls the gateway and the hooks: start them while it boots.
-      if (harness !== "generic" || hasMcp) governed().catch(() => undefined);
-      [stdout, stderr] = await Promise.all([proc.stdout ? new Response(proc.stdout).text() : undefined, proc.stderr ? new Response(proc.stderr).text() : undefined]);
-      exitCode = (await proc.exited).exitCode;
-      mark("command exited, sandbox closed");
-    } else {
-      const { env } = await prepare();
-      const child = Bun.spawn(wired.argv, { cwd, env, stdio });
-      [stdout, stderr] = await Promise.all([
-        child.stdout instanceof ReadableStream ? new Response(child.stdout).text() : undefined,
-        child.stderr instanceof ReadableStream ? new Response(child.stderr).text() : undefined,
-      ]);
-      exitCode = await child.exited;
-    }
-    if (governorFailure) throw governorFailure;
-
-    const gov = governor ? await governor.catch(() => undefined) : undefined;
-    const g = gov?.gateway.stats() ?? { calls: 0, denied: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0, trace_ids: [] as string[], denials: [] };
-    const decisions = gov?.hooks.decisions ?? [];
-    const egressTraces = (await Promise.all(egressAudits)).filter((t): t is string => !!t);
-    const denials: ExecSummary["denials"] = [
-      ...decisions.filter((d) => d.decision === "deny").map((d) => ({ surface: "hook", what: d.step ?? "tool", reason: d.reason, trace_id: d.trace_id })),
-      ...egressLog.filter((e) => !e.allowed).map((e) => ({ surface: "egress", what: `${e.host}:${e.port}`, reason: e.reason })),
-      ...(g.denials ?? []).map((d: { step: string; reason: string; trace_id?: string }) => ({ surface: "llm", what: d.step, reason: d.reason, trace_id: d.trace_id })),
-    ];
-    return {
-      agent,
-      session_id: sessionId,
-      policy_version: policy.policy_version,
-      command: opts.argv,
-      exit_code: exitCode,
-      duration_ms: performance.now() - t0,
-      kernel: { confined, landlock_abi: probe.landlock_abi, reason: confined ? undefined : opts.noKernel ? "--no-kernel" : missing.join(", ") },
-      llm: { calls: g.calls, denied: g.denied, tokens_in: g.tokens_in, tokens_out: g.tokens_out, cost_usd: g.cost_usd },
-      hooks: { calls: decisions.length, denied: decisions.filter((d) => d.decision === "deny").length },
-      egress: { attempts: egressLog.length, denied: egressLog.filter((e) => !e.allowed).length },
-      denials,
-      trace_ids: [...g.trace_ids, ...decisions.map((d) => d.trace_id).filter((t): t is string => !!t), ...egressTraces],
-      stdout,
-      stderr,
-    };
-  } finally {
-    const timed = (name: string, p: Promise<unknown>) => {
-      const t = performance.now();
-      return p.finally(() => process.env.TAPPASS_DEBUG && log(`tappass: closed ${name} in ${(performance.now() - t).toFixed(0)} ms`));
-    };
-    const gov = governor ? await governor.catch(() => undefined) : undefined;
-    const m = mcp as McpSetup | undefined;
-    await Promise.allSettled([...(gov ? [timed("gateway", gov.gateway.close()), timed("hooks", gov.hooks.close())] : []), ...(m ? [timed("mcp", m.close())] : [])]);
-    rmSync(dir, { recursive: true, force: true });
+function saveLaunch(key: string, argv: string[], at: { sock: string; dir: string }): void {
+  const file = launchFile(key);
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify({ argv: argv.map((a) => swapPrefix(swapPrefix(a, at.sock, SOCK), at.dir, DIR)) }), { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch {
+    // read-only home, full disk: no prelaunch next time
   }
 }
 
