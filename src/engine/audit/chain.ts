@@ -43,6 +43,22 @@ export function contentOf(row: { step_decisions: AuditFragment[]; meta: Record<s
 }
 
 /**
+ * canonicalJson(value), the same bytes, through sortedView and one native JSON.stringify where it
+ * can (falls back to canonicalJson on the values where the two would differ). For hashing small
+ * values on every call: tool definitions (pins), tool arguments (loop fingerprints).
+ */
+export function canonicalText(value: unknown): string {
+  let view: unknown;
+  try {
+    view = sortedView(value);
+  } catch (e) {
+    if (e !== BAIL) throw e;
+    return canonicalJson(value);
+  }
+  return view === undefined ? "null" : JSON.stringify(view);
+}
+
+/**
  * canonicalJson's bytes from ONE native JSON.stringify call (several times faster on a row than
  * walking it in JS and quoting every string separately): returns a copy of v whose objects have
  * their keys inserted in code-unit order (strings and numbers are shared). JSON.stringify then

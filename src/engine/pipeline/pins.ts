@@ -4,7 +4,7 @@
  * the tool is denied until someone approves it again (pinTool overwrites the pin).
  * The MCP broker calls pinTool on approval and checkPin on tools/list and tools/call.
  */
-import { createHash } from "node:crypto";
+import { canonicalText, sha256hex } from "../audit/chain.ts";
 import { canonicalJson } from "../canonical.ts";
 import type { Db } from "../store/db.ts";
 
@@ -21,9 +21,7 @@ export type PinCheck =
 
 /** SHA-256 over canonical {name, description, inputSchema}. */
 export function toolHash(tool: ToolAdvert): string {
-  return createHash("sha256")
-    .update(canonicalJson({ name: tool.name, description: tool.description ?? "", inputSchema: tool.inputSchema ?? null }))
-    .digest("hex");
+  return sha256hex(canonicalText({ name: tool.name, description: tool.description ?? "", inputSchema: tool.inputSchema ?? null }));
 }
 
 /** Pin (or re-approve) a tool as advertised now. */

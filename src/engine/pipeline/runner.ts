@@ -242,6 +242,9 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
     return done(r as StepResult);
   }
 
+  /** After settle(): the context still equals the snapshot it was given (nothing took effect). */
+  let snapHolds = false;
+
   /** Turn one step outcome into a fragment; returns true when the call is now denied. */
   function settle(p: Planned, out: Outcome, snap: Snapshot | undefined, phaseFrags: AuditFragment[]): boolean {
     const def = p.def as StepDef;
@@ -253,8 +256,12 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
     if (contained) eff = "redact";
     if (snap && eff !== "redact" && eff !== "deny") {
       // observe / warn: the step's rewrites and strippings do not take effect.
-      if (changedSince(ctx, snap)) restore(ctx, snap);
-    }
+      // the snapshot still holds for the next step when the context is (again) as it has it
+      if (changedSince(ctx, snap)) {
+        restore(ctx, snap);
+        snapHolds = !changedSince(ctx, snap); // e.g. not when the step added a segment
+      } else snapHolds = true;
+    } else snapHolds = false;
     const evidence: Record<string, unknown> = { ...(out.result.evidence ?? {}) };
     if (out.error) evidence.error = out.error;
     else if (eff !== raw && !contained) {
@@ -301,11 +308,15 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
       }
     }
     const steps = planned.phase[phase];
+    // the snapshot a sequential step runs against: taken afresh only after something may have
+    // changed the context (a redaction, a group of concurrent or ledger steps)
+    let seqSnap: Snapshot | undefined;
     let i = 0;
     while (i < steps.length) {
       const p = steps[i] as Planned;
       const canGroup = phase === "before_call" && p.def?.concurrent && p.cfg.action !== "redact";
       if (canGroup) {
+        seqSnap = undefined;
         const group: Planned[] = [];
         while (i < steps.length && (steps[i] as Planned).def?.concurrent && (steps[i] as Planned).cfg.action !== "redact") group.push(steps[i++] as Planned);
         // synchronous detectors settle without a promise round trip
@@ -321,6 +332,7 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
         if (denied) break;
       } else if (p.def?.ledger?.(ctx, envFor(p.cfg, phase))) {
         // adjacent ledger steps: one batched write transaction (atomic check-and-update)
+        seqSnap = undefined;
         const group: Planned[] = [];
         while (i < steps.length && (steps[i] as Planned).def?.ledger?.(ctx, envFor((steps[i] as Planned).cfg, phase))) group.push(steps[i++] as Planned);
         let denied: boolean;
@@ -342,10 +354,11 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
         if (denied) break;
       } else {
         i++;
-        const snap = snapshot(ctx);
+        const snap = seqSnap ?? snapshot(ctx);
         const o = exec(p, phase);
         const out = isThenable(o) ? await o : o;
         if (settle(p, out, snap, phaseFrags)) break;
+        seqSnap = snapHolds ? snap : undefined;
       }
     }
     return deniedBy

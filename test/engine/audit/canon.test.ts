@@ -64,10 +64,16 @@ test("the audit fast paths write canonicalJson's exact bytes: contentOf on rando
     if (rnd() < 0.03) return Object.assign(Object.create(null), o);
     return o;
   };
+  const { canonicalText } = await import("../../../src/engine/audit/chain.ts");
   for (let i = 0; i < 3000; i++) {
     const row = { meta: gen(0) as Record<string, unknown>, step_decisions: gen(0) as never };
     expect(contentOf(row)).toBe(`{"meta":${reference(row.meta)},"step_decisions":${reference(row.step_decisions)}}`);
+    // canonicalText (pins, loop fingerprints, validator keys): canonicalJson's bytes on any value
+    const v = gen(0);
+    expect(canonicalText(v)).toBe(reference(v));
   }
+  for (const v of [undefined, null, "é", 12n, [undefined], { "10": 1, b: [2, undefined] }, new Date(0)]) expect(canonicalText(v)).toBe(canonicalJson(v));
+  expect(() => canonicalText(Number.POSITIVE_INFINITY)).toThrow();
   expect(() => contentOf({ meta: { x: Number.NaN }, step_decisions: [] })).toThrow();
   expect(contentOf({ meta: { n: 12n, "10": 1, "9": 2 } as never, step_decisions: [] })).toBe(reference({ meta: { n: 12n, "10": 1, "9": 2 }, step_decisions: [] }));
   const base = { seq: 3, ts: "2026-01-01T00:00:00.000Z", trace_id: "t\"1", session_id: null, agent_id: "é", sandbox_id: null, policy_version: 7, surface: "llm", decision: "allow", kid: "k" };

@@ -186,6 +186,58 @@ describe("modes", () => {
     expect(v.fragments.find((x) => x.step === "redact_pii_in_prompt")).toMatchObject({ decision: "log", evidence: { would: "redact" } });
   });
 
+  test("observe: back-to-back steps that rewrite, strip or add are each undone (the snapshot carried between steps stays exact)", async () => {
+    env = await pipelineEnv();
+    const rewrites: Record<string, (ctx: import("../../../src/engine/pipeline/types.ts").CallContext) => void> = {
+      test_rw_text: (ctx) => {
+        (ctx.request[1] as { text: string }).text = "rewritten";
+      },
+      test_rw_args: (ctx) => {
+        (ctx.tool_calls[0] as { arguments: Record<string, unknown> }).arguments.query = "changed in place";
+      },
+      test_rw_add: (ctx) => {
+        ctx.request.push({ path: "messages.2.content", kind: "prompt", role: "user", text: "added" });
+      },
+      test_rw_added: (ctx) => {
+        const seg = ctx.request[2];
+        if (seg) seg.text = "added, then rewritten";
+      },
+      test_rw_strip: (ctx) => {
+        (ctx.tool_calls[0] as { removed?: unknown }).removed = { step: "test_rw_strip", reason: "x" };
+      },
+    };
+    const names = Object.keys(rewrites);
+    for (const name of names) {
+      STEPS[name] = {
+        name,
+        phase: "before_call",
+        aspect: "none",
+        run: (ctx) => {
+          rewrites[name]?.(ctx);
+          return { decision: "redact" };
+        },
+      };
+    }
+    try {
+      let pay = testPayload({ pipeline: { mode: "observe" } });
+      for (const name of names) pay = withStep(pay, name, { action: "redact" });
+      const call = env.pipeline(pay).begin({
+        ...llmCall(await env.token(), "original prompt"),
+        tool_calls: [{ id: "c1", name: "search_docs", server: "s", arguments: { query: "original" }, origin: "mcp" }],
+      });
+      const v = await call.run("before_call");
+      expect(v.decision).toBe("allow");
+      expect(call.ctx.request[1]?.text).toBe("original prompt");
+      expect(call.ctx.tool_calls[0]?.arguments).toEqual({ query: "original" });
+      expect(call.ctx.tool_calls[0]?.removed).toBeUndefined();
+      // a segment a step added is not taken out, but a later step's rewrite of it is undone
+      expect(call.ctx.request[2]?.text).toBe("added");
+      for (const name of names) expect(v.fragments.find((f) => f.step === name)).toMatchObject({ decision: "log", evidence: { would: "redact" } });
+    } finally {
+      for (const name of names) delete STEPS[name];
+    }
+  });
+
   test("warn: a block becomes notify", async () => {
     env = await pipelineEnv();
     const { v } = await secretCall("warn");

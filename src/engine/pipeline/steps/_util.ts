@@ -1,5 +1,5 @@
 /** Helpers shared by steps (not a step: steps/index.ts lists the steps). */
-import { createHash } from "node:crypto";
+import { sha256hex } from "../../audit/chain.ts";
 import type { StepAction } from "../../policy/types.ts";
 import type { CallContext, Phase, StepDecision, StepEnv, StepResult, ToolCall } from "../types.ts";
 
@@ -9,7 +9,7 @@ export function act(action: StepAction): StepDecision {
 }
 
 /** First 12 hex chars of SHA-256: evidence that identifies a value without revealing it. */
-export const shortHash = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 12);
+export const shortHash = (s: string) => sha256hex(s).slice(0, 12);
 
 const globCache = new Map<string, RegExp>();
 /**

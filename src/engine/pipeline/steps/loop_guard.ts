@@ -4,7 +4,7 @@
  * session is killed (every later call in it is refused). State lives in SQLite, so the count
  * holds across processes.
  */
-import { canonicalJson } from "../../canonical.ts";
+import { canonicalText } from "../../audit/chain.ts";
 import type { StepDef } from "../types.ts";
 import { hitRate, isSessionKilled, killSession } from "./_ledger.ts";
 import { num, shortHash, toolVerdict, toolsInScope, type ToolHit } from "./_util.ts";
@@ -28,7 +28,7 @@ const step: StepDef = {
     const calls = toolsInScope(ctx, env.phase);
     const hits: ToolHit[] = [];
     for (const call of calls) {
-      const fp = shortHash(`${call.server ?? ""}\u0000${call.name}\u0000${canonicalJson(call.arguments)}`);
+      const fp = shortHash(`${call.server ?? ""}\u0000${call.name}\u0000${canonicalText(call.arguments)}`);
       const r = hitRate(env.db, `loop:sess=${ctx.session_id}:fp=${fp}`, max, windowMs, env.now());
       if (!r.ok) hits.push({ call, reason: `tool "${call.name}" called with the same arguments ${r.count + 1} times in ${windowMs / 1000} s (limit ${max}): loop`, detail: { fingerprint: fp, repeats: r.count + 1 } });
     }

@@ -5,7 +5,7 @@
  */
 import Ajv, { type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
-import { canonicalJson } from "../../canonical.ts";
+import { canonicalText } from "../../audit/chain.ts";
 import type { StepDef } from "../types.ts";
 import { isLockdown, toolVerdict, toolsInScope, type ToolHit } from "./_util.ts";
 import { inputSchemaOf } from "./_tools.ts";
@@ -14,7 +14,7 @@ let ajv: Ajv | undefined;
 const cache = new Map<string, ValidateFunction | Error>();
 
 function validatorFor(schema: Record<string, unknown>): ValidateFunction | Error {
-  const key = canonicalJson(schema);
+  const key = canonicalText(schema);
   let v = cache.get(key);
   if (!v) {
     if (!ajv) {
