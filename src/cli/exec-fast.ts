@@ -6,6 +6,8 @@
  * another persona) returns false and goes through oclif as before, so flags, usage errors and
  * --json behave identically. Both paths run `execCommand`.
  */
+import { resolve } from "node:path";
+import type { Launch } from "../engine/exec/prelaunch.ts";
 import { invokedName } from "./self.ts";
 import { personaOf } from "./persona.ts";
 import { reportError } from "./report.ts";
@@ -59,8 +61,17 @@ export function parseExecArgv(args: string[]): { flags: ExecFlags; command: stri
 
 /** Run exec for parsed flags: the governed command, the summary, its exit code. */
 export async function execCommand(flags: ExecFlags, command: string[]): Promise<void> {
+  // Start the sandbox from the launch cache first: bwrap and the __exec step's runtime then start
+  // while the rest of the engine loads (prelaunch.ts is light).
+  let launch: Launch | undefined;
+  if (!flags["no-kernel"]) {
+    const { resolveCommand, startLaunch } = await import("../engine/exec/prelaunch.ts");
+    const exe = resolveCommand(command[0] as string);
+    if (exe) launch = startLaunch({ agent: flags.agent, cwd: resolve(process.cwd()), exe, argv: command, stdio: ["inherit", "inherit", "inherit"] });
+  }
   const [{ runExec }, { renderSummary }] = await Promise.all([import("../engine/exec/session.ts"), import("../engine/exec/summary.ts")]);
   const r = await runExec({
+    launch,
     agent: flags.agent,
     argv: command,
     noKernel: flags["no-kernel"],

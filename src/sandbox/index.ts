@@ -13,15 +13,15 @@
  * restricts itself and execve's argv (inner.ts); if the spec never comes (the governor failed),
  * it refuses to run anything.
  */
-import { chmodSync, closeSync, mkdtempSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { closeSync, rmSync, writeSync } from "node:fs";
+import { resolve } from "node:path";
 import { selfCommand } from "../cli/self.ts";
 import { inputError } from "../engine/errors.ts";
 import { startEgressProxy, type EgressEvent, type EgressPolicy } from "./egress-proxy.ts";
 import { egressSocket, type ForwardTarget, startPortForwarders } from "./bridge.ts";
 import { debugSpan } from "./debug.ts";
 import { landlockAbi } from "./landlock.ts";
+import { type LaunchDirs, type Prelaunch, type StdioOpt, launchDirs, stepEnv } from "./prelaunch.ts";
 import { bwrapArgs, findBwrap, userNamespacesAvailable } from "./netns.ts";
 import { seccompAvailable } from "./seccomp.ts";
 import { DEFAULT_DENY, expandGlob, proxyEnv, type SandboxSpec } from "./spec.ts";
@@ -30,6 +30,7 @@ import type { InnerSpec } from "./inner.ts";
 export type { SandboxSpec } from "./spec.ts";
 export { specFromPolicy } from "./spec.ts";
 export type { EgressEvent } from "./egress-proxy.ts";
+export { launchDirs, prelaunch, type LaunchDirs, type Prelaunch } from "./prelaunch.ts";
 
 export interface KernelProbe {
   landlock_abi: number | null;
@@ -84,8 +85,6 @@ export function innerCommand(): string[] {
   return [process.execPath, resolve(import.meta.dir, "entry.ts")];
 }
 
-type StdioOpt = "inherit" | "pipe" | "ignore";
-
 export interface SpawnConfinedOptions {
   stdio?: [StdioOpt, StdioOpt, StdioOpt];
   /** Called for every egress attempt through the proxy (audit it). */
@@ -120,63 +119,6 @@ export interface SpawnConfinedOptions {
    */
   prelaunched?: Prelaunch;
 }
-
-/** The bridge's unix-socket directory (0700) and the empty mode-000 file bound over denied files. */
-export interface LaunchDirs {
-  sockDir: string;
-  maskFile: string;
-}
-
-export function launchDirs(): LaunchDirs {
-  const sockDir = mkdtempSync(join(tmpdir(), "tappass-sbx-"));
-  chmodSync(sockDir, 0o700);
-  const maskFile = join(sockDir, "mask");
-  writeFileSync(maskFile, "", { mode: 0 });
-  chmodSync(maskFile, 0);
-  return { sockDir, maskFile };
-}
-
-/**
- * A sandbox process started before its spec is known: bwrap and the `__exec` step, which blocks
- * on fd 3 and runs nothing until the governor writes the spec there. `exec` starts one from the
- * command line an earlier run used (same agent, directory and command), so the namespaces and
- * the step's runtime start while the policy is loaded; spawnConfined keeps it only if the
- * policy gives the very same command line.
- */
-export interface Prelaunch {
-  /** bwrap's whole argv. */
-  argv: string[];
-  child: ReturnType<typeof Bun.spawn>;
-  specFd: number;
-  /** Kill it (before it has a spec, so it never runs anything) and wait until it is gone. */
-  abandon(): Promise<void>;
-}
-
-export function prelaunch(argv: string[], stdio: [StdioOpt, StdioOpt, StdioOpt] = ["inherit", "inherit", "inherit"]): Prelaunch {
-  debugSpan("prelaunching bwrap");
-  const child = Bun.spawn(argv, { stdio: [...stdio, "pipe"], env: stepEnv() });
-  const specFd = (child as unknown as { stdio: unknown[] }).stdio[3] as number;
-  let gone: Promise<void> | undefined;
-  return {
-    argv,
-    child,
-    specFd,
-    abandon: () =>
-      (gone ??= (async () => {
-        // SIGKILL first: the step must not see EOF on fd 3 (it would say "no spec" on stderr).
-        child.kill("SIGKILL");
-        await child.exited.catch(() => undefined);
-        if (typeof specFd === "number") closeSync(specFd);
-      })()),
-  };
-}
-
-/** The sandbox process's environment (the agent's own comes in the spec). */
-const stepEnv = () => ({
-  PATH: process.env.PATH ?? "/usr/bin:/bin",
-  ...(process.env.TAPPASS_SELF ? { TAPPASS_SELF: process.env.TAPPASS_SELF } : {}),
-  ...(process.env.TAPPASS_DEBUG ? { TAPPASS_DEBUG: process.env.TAPPASS_DEBUG } : {}),
-});
 
 export interface ConfinedResult {
   exitCode: number;

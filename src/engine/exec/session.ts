@@ -21,8 +21,8 @@
  * reaches them directly. The modules on the path to the spawn avoid node:crypto (its first
  * import alone costs ~4 ms): ids come from Web Crypto.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { selfCommand } from "../../cli/self.ts";
 import * as sandbox from "../../sandbox/index.ts";
@@ -34,10 +34,10 @@ import type { HookServer } from "../harness/hook-server.ts";
 import { envelopeForExec } from "../policy/cache.ts";
 import type { CompiledPolicyPayload } from "../policy/types.ts";
 import type { Db } from "../store/db.ts";
-import { tappassHome } from "../home.ts";
 import { openState } from "../store/state.ts";
 import { governedEnv } from "./agent-env.ts";
-import { HARNESS_COPIES, type Harness, harnessOf, wireHarness } from "./harness.ts";
+import { HARNESS_COPIES, harnessOf, wireHarness } from "./harness.ts";
+import { HARNESS_STATE, type Launch, renderDir, resolveCommand, saveLaunch, startLaunch } from "./prelaunch.ts";
 import { type McpSetup, loadMcpConfig, projectMcpFiles, startMcp } from "./mcp.ts";
 import type { ExecSummary } from "./summary.ts";
 
@@ -58,22 +58,13 @@ export interface ExecOptions {
   mcpConfig?: string;
   /** Token lifetime; default: the policy's lifetime, capped at 12 h. */
   tokenTtlSeconds?: number;
+  /** The launch-cache lookup (and prelaunched sandbox) the caller already made (prelaunch.ts). */
+  launch?: Launch;
 }
 
 export interface ExecResult extends ExecSummary {
   stdout?: string;
   stderr?: string;
-}
-
-/** Resolve argv[0] on PATH (exec needs the real file to let it through the kernel ring). */
-export function resolveCommand(cmd: string, path = process.env.PATH ?? ""): string | null {
-  if (cmd.includes("/")) return existsSync(cmd) ? resolve(cmd) : null;
-  for (const dir of path.split(":")) {
-    if (!dir) continue;
-    const p = join(dir, cmd);
-    if (existsSync(p)) return p;
-  }
-  return null;
 }
 
 /** The directories an executable needs to be readable: its real location and its package root. */
@@ -90,9 +81,6 @@ interface Governor {
   gateway: Gateway;
   hooks: HookServer;
 }
-
-/** Harness state directories the agent must write (sessions, logs): private to this run. */
-const HARNESS_STATE: Partial<Record<Harness, string>> = { "claude-code": "claude-home", codex: "codex", "gemini-cli": "gemini-home" };
 
 /**
  * Ports of the agent's side of the bridge (its network namespace is empty, so any will do):
@@ -133,9 +121,10 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
   const harness = harnessOf(opts.argv);
   const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
 
-  // 0. The sandbox as an earlier run of this command here started it, while the policy loads.
-  const launchKey = opts.noKernel ? null : launchCacheKey(opts.agent, cwd, exe);
-  const early = launchKey ? prelaunchFromCache(launchKey, harness, stdio) : undefined;
+  // 0. The sandbox as an earlier run of this program here started it, while the policy loads
+  // (exec's fast path starts it before this module has even loaded).
+  const launch = opts.noKernel ? undefined : (opts.launch ?? startLaunch({ agent: opts.agent, cwd, exe, argv: opts.argv, stdio }));
+  const early = launch?.early;
   if (early) mark("prelaunched");
   let earlyConsumed = false;
   try {
@@ -306,7 +295,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
         });
         confined = true;
         mark(proc.prelaunched ? "spec handed to the prelaunched sandbox" : "spec handed to the sandbox");
-        if (launchKey && !proc.prelaunched) saveLaunch(launchKey, proc.argv, { sock: proc.dirs.sockDir, dir });
+        if (launch && !proc.prelaunched) saveLaunch(launch.key, proc.argv, { sock: proc.dirs.sockDir, dir });
         proc.exited.then(() => mark("sandbox exited"));
         // A known harness always calls the gateway and the hooks: start them while it boots.
         if (harness !== "generic" || hasMcp) governed().catch(() => undefined);
@@ -366,64 +355,6 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
       rmSync(early.dirs.sockDir, { recursive: true, force: true });
       rmSync(early.dir, { recursive: true, force: true });
     }
-  }
-}
-
-/**
- * The private render directory (0700): the harness config, the harness's own state directory
- * and the policy file (created empty here, filled once the policy is loaded: a prelaunched
- * sandbox binds these before that).
- */
-function renderDir(harness: Harness): string {
-  const dir = mkdtempSync(join(tmpdir(), "tappass-exec-"));
-  chmodSync(dir, 0o700);
-  writeFileSync(join(dir, "policy.json"), "", { mode: 0o600 });
-  const stateDir = HARNESS_STATE[harness];
-  if (stateDir) mkdirSync(join(dir, stateDir), { recursive: true });
-  return dir;
-}
-
-/**
- * The launch cache: bwrap's command line from the last run of the same program (its arguments
- * travel in the spec), by the same agent flag, in the same directory — one entry per such
- * triple — with its per-run directories as placeholders. A hit starts
- * the sandbox at once (it waits for its spec on fd 3, so nothing runs early); spawnConfined keeps
- * it only if this run's policy gives the very same command line, else kills it and starts anew.
- * A missing or unreadable entry is a miss; TAPPASS_HOME is masked from the agent.
- */
-const launchFile = (key: string) => join(tappassHome(), "cache", `launch-${key}.json`);
-const SOCK = "\u0000sock";
-const DIR = "\u0000dir";
-
-function launchCacheKey(agent: string | undefined, cwd: string, exe: string): string {
-  return new Bun.CryptoHasher("sha256").update(JSON.stringify({ v: 1, agent: agent ?? null, cwd, exe, uid: process.getuid?.() ?? null })).digest("hex").slice(0, 32);
-}
-
-const swapPrefix = (a: string, from: string, to: string) => (a === from || a.startsWith(`${from}/`) ? to + a.slice(from.length) : a);
-
-function prelaunchFromCache(key: string, harness: Harness, stdio: NonNullable<ExecOptions["stdio"]>): { pre: sandbox.Prelaunch; dirs: sandbox.LaunchDirs; dir: string } | undefined {
-  let argv: unknown;
-  try {
-    argv = JSON.parse(readFileSync(launchFile(key), "utf8")).argv;
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(argv) || !argv.every((a) => typeof a === "string") || argv.length === 0) return undefined;
-  const dirs = sandbox.launchDirs();
-  const dir = renderDir(harness);
-  const real = (argv as string[]).map((a) => swapPrefix(swapPrefix(a, SOCK, dirs.sockDir), DIR, dir));
-  return { pre: sandbox.prelaunch(real, stdio), dirs, dir };
-}
-
-function saveLaunch(key: string, argv: string[], at: { sock: string; dir: string }): void {
-  const file = launchFile(key);
-  try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify({ argv: argv.map((a) => swapPrefix(swapPrefix(a, at.sock, SOCK), at.dir, DIR)) }), { mode: 0o600 });
-    renameSync(tmp, file);
-  } catch {
-    // read-only home, full disk: no prelaunch next time
   }
 }
 
