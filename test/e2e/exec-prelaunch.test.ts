@@ -3,7 +3,7 @@
 // still gives exactly that command line. A policy change that moves a mount (a newly denied path)
 // must never run under the old layout.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tappass } from "../helpers/cli.ts";
 import { type ExecRig, execRig } from "../helpers/exec-rig.ts";
@@ -73,7 +73,14 @@ test("an unreadable launch cache is a miss, and an exec that fails before the sp
   const r = await run();
   expect(r.stdout).toBe("hello\n");
   expect(r.stderr).not.toContain("prelaunching");
-  expect(r.stderr).toContain("spawning bwrap");
+  // an entry naming another program than bubblewrap is not run
+  const marker = join(rig.ws, "ran");
+  for (const f of launchFiles()) writeFileSync(join(rig.home, "cache", f), JSON.stringify({ argv: ["/bin/sh", "-c", `touch ${marker}`] }));
+  expect((await run()).stdout).toBe("hello\n");
+  expect(existsSync(marker)).toBe(false);
+  for (const f of launchFiles()) writeFileSync(join(rig.home, "cache", f), "not json");
+  const r2 = await run();
+  expect(r2.stderr).toContain("spawning bwrap");
 
   // prelaunched (the run above re-saved the command line), then the state cannot be opened:
   // the error, and the sandbox killed before it ran anything

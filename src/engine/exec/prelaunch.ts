@@ -13,6 +13,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { findBwrap } from "../../sandbox/netns.ts";
 import { type LaunchDirs, type Prelaunch, type StdioOpt, launchDirs, prelaunch } from "../../sandbox/prelaunch.ts";
 import { tappassHome } from "../home.ts";
 import { type Harness, harnessOf } from "./harness.ts";
@@ -71,6 +72,8 @@ function prelaunchFromCache(key: string, harness: Harness, stdio: [StdioOpt, Std
     return undefined;
   }
   if (!Array.isArray(argv) || !argv.every((a) => typeof a === "string") || argv.length === 0) return undefined;
+  // Only ever bubblewrap, as this run would start it (the entry is data, never a program to run).
+  if (argv[0] !== findBwrap()) return undefined;
   const dirs = launchDirs();
   const dir = renderDir(harness);
   const real = (argv as string[]).map((a) => swapPrefix(swapPrefix(a, SOCK, dirs.sockDir), DIR, dir));
