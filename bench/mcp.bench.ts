@@ -5,7 +5,9 @@
  * alone (no governance) to tell transport cost from pipeline cost. Bounded: N sequential calls each.
  * `in_process_ms` splits the governed part the same way inside one process (no pipes, no
  * scheduling between processes): the broker's tool decision, before_call (the Governor's gate:
- * decision + pipeline), after_call (the pipeline on the result) and the audit row's commit.
+ * decision + pipeline), after_call (the pipeline on the result) and the audit row's commit. The
+ * result goes back only once its row is committed, so `after` waits for the commit: after_call is
+ * that wait minus the commit (timed around the audit log's append), audit_commit the commit.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -70,13 +72,26 @@ async function inProcess(home: string, policy: Record<string, unknown>): Promise
   const { loadKeys } = await import("../src/engine/crypto/keys.ts");
   const { issueToken } = await import("../src/engine/crypto/tokens.ts");
   const { openState } = await import("../src/engine/store/state.ts");
-  const { createPipeline } = await import("../src/engine/pipeline/index.ts");
+  const { createPipeline, sharedAuditLog } = await import("../src/engine/pipeline/index.ts");
   const { createGovernor } = await import("../src/engine/mcp/govern.ts");
   const keys = loadKeys(home);
   const db = openState(home);
   const envelope = signedEnvelope(testPayload(policy), keys);
   const p = envelope.payload;
-  const pipeline = createPipeline({ envelope, db, keys });
+  // the audit log the broker uses, with each append timed from the call to its commit
+  const log = sharedAuditLog(db, keys);
+  let commitMs = 0;
+  const timed = {
+    ...log,
+    append(row: Parameters<typeof log.append>[0]) {
+      const t = performance.now();
+      return log.append(row).then((r) => {
+        commitMs += performance.now() - t;
+        return r;
+      });
+    },
+  };
+  const pipeline = createPipeline({ envelope, db, keys, audit: timed });
   const token = await issueToken(keys, { agent: p.agent, session_id: "bench", sandbox_id: p.sandbox_id, policy_version: p.policy_version, ttlSeconds: 300 });
   const g = createGovernor({ pipeline, db, token: async () => token });
   const tool = { name: "search_docs", description: "Search the documentation", inputSchema: { type: "object", properties: { query: { type: "string" } }, required: ["query"] } };
@@ -91,15 +106,15 @@ async function inProcess(home: string, policy: Record<string, unknown>): Promise
     const gate = await g.call({ server: "paged-fixture", name: "search_docs", args: { query: `q${i}` }, tool, session_id: "bench" });
     const t2 = performance.now();
     if (gate.denied) throw new Error("bench call refused");
+    commitMs = 0;
     await gate.after({ content: [{ type: "text", text: `3 results for q${i}` }] });
     const t3 = performance.now();
     await g.flush();
-    const t4 = performance.now();
     if (i < WARMUP) continue;
     decide.push(t1 - t0);
     before.push(t2 - t1);
-    after.push(t3 - t2);
-    audit.push(t4 - t3);
+    after.push(t3 - t2 - commitMs);
+    audit.push(commitMs);
   }
   return { tool_decision: median(decide), before_call: median(before), after_call: median(after), audit_commit: median(audit) };
 }
