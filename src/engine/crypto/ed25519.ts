@@ -5,11 +5,16 @@
  * deterministic, so both produce byte-identical signatures; test/cli/init.test.ts checks noble
  * verifies what the install signs. Signatures travel as "ed25519:<key_id>:<base64>".
  */
-import { type KeyObject, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
 
 ed.hashes.sha512 = sha512;
+
+// node:crypto is loaded on first use: its import alone costs 4–9 ms of start-up, which commands
+// that only read keys (exec on its way to the sandbox) should not pay.
+let nodeCrypto: typeof import("node:crypto") | undefined;
+const nc = () => (nodeCrypto ??= process.getBuiltinModule("node:crypto") as typeof import("node:crypto"));
 
 const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
@@ -17,9 +22,10 @@ const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 /** A signing function bound to one secret key: native when the runtime has Ed25519, else noble. */
 export function signerFor(secret: Uint8Array): (msg: Uint8Array) => Uint8Array {
   try {
+    const { createPrivateKey, sign } = nc();
     const k = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, Buffer.from(secret)]), format: "der", type: "pkcs8" });
-    nodeSign(null, Buffer.alloc(1), k);
-    return (msg) => new Uint8Array(nodeSign(null, msg, k));
+    sign(null, Buffer.alloc(1), k);
+    return (msg) => new Uint8Array(sign(null, msg, k));
   } catch {
     return (msg) => ed.sign(msg, secret);
   }
@@ -28,6 +34,7 @@ export function signerFor(secret: Uint8Array): (msg: Uint8Array) => Uint8Array {
 /** A verifying function bound to one public key (never throws: a bad input is `false`). */
 export function verifierFor(pub: Uint8Array): (sig: Uint8Array, msg: Uint8Array) => boolean {
   let k: KeyObject | undefined;
+  const { createPublicKey, verify } = nc();
   try {
     if (pub.length === 32) k = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(pub)]), format: "der", type: "spki" });
   } catch {
@@ -35,7 +42,7 @@ export function verifierFor(pub: Uint8Array): (sig: Uint8Array, msg: Uint8Array)
   }
   return (sig, msg) => {
     try {
-      return k && sig.length === 64 ? nodeVerify(null, msg, k, sig) : ed.verify(sig, msg, pub);
+      return k && sig.length === 64 ? verify(null, msg, k, sig) : ed.verify(sig, msg, pub);
     } catch {
       return false;
     }

@@ -4,7 +4,8 @@
  *  - es256.json:   signs capability tokens (JWT, ES256)
  * `jwks()` publishes both public keys; `tappass keys export --jwks` prints it.
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
@@ -33,7 +34,7 @@ const ED_FILE = "ed25519.json";
 const ES_FILE = "es256.json";
 
 /** Key id: first 16 hex chars of SHA-256 over the raw public key bytes. */
-export const kidOf = (pub: Uint8Array | string) => createHash("sha256").update(pub).digest("hex").slice(0, 16);
+export const kidOf = (pub: Uint8Array | string) => bytesToHex(sha256(typeof pub === "string" ? utf8ToBytes(pub) : pub)).slice(0, 16);
 
 function writeSecret(path: string, data: string): void {
   const tmp = `${path}.tmp-${process.pid}`;

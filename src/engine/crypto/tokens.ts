@@ -3,7 +3,6 @@
  * one; the gateway and broker verify it and act with the real credentials.
  */
 import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
-import { randomUUID } from "node:crypto";
 import { TapPassError } from "../errors.ts";
 import { es256PrivateKey, es256PublicKey, type Keys } from "./keys.ts";
 
@@ -33,12 +32,12 @@ export async function issueToken(
   opts: { agent: string; session_id?: string; sandbox_id?: string | null; policy_version?: number; ttlSeconds?: number },
 ): Promise<string> {
   const ttl = opts.ttlSeconds ?? 300;
-  return new SignJWT({ sid: opts.session_id ?? randomUUID(), sbx: opts.sandbox_id ?? null, pv: opts.policy_version })
+  return new SignJWT({ sid: opts.session_id ?? crypto.randomUUID(), sbx: opts.sandbox_id ?? null, pv: opts.policy_version })
     .setProtectedHeader({ alg: "ES256", kid: keys.es256.kid, typ: "JWT" })
     .setSubject(opts.agent)
     .setIssuer(TOKEN_ISSUER)
     .setAudience(TOKEN_AUDIENCE)
-    .setJti(randomUUID())
+    .setJti(crypto.randomUUID())
     .setIssuedAt()
     .setExpirationTime(`${ttl}s`)
     .sign(await es256PrivateKey(keys));
