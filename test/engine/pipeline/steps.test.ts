@@ -42,3 +42,41 @@ test("observe mode leaves model tool calls in place and logs what would have bee
   expect(c.ctx.tool_calls[0]?.removed).toBeUndefined();
   expect(v.fragments.find((f) => f.step === "dangerous_commands")).toMatchObject({ decision: "log", evidence: { would: "deny" } });
 });
+
+test("apply_compiled_policy: call-level and per-tool rules see the whole input (agent, claims, flags, tools, tool) as one conversion of it", async () => {
+  const { mcpCall } = await import("./helpers.ts");
+  env = await pipelineEnv();
+  const module = `package tappass.probe
+
+import rego.v1
+
+deny contains msg if {
+  not input.tool
+  input.tools[_] == "search_docs"
+  input.claims.sub == "mailer"
+  input.flags.probe == "on"
+  msg := concat("", ["call-level: ", input.agent, " ", input.surface])
+}
+
+deny contains msg if {
+  input.tool.name == "search_docs"
+  input.tool.arguments.query == "forbidden"
+  input.tool.origin == "mcp"
+  input.tool.server == "acme-tools"
+  input.session_id == "sess-1"
+  msg := concat("", ["tool-level: ", input.tool.name])
+}
+`;
+  const pay = testPayload();
+  pay.rules = [{ id: "probe", level: "org", source: "file:probe.rego", module, entrypoints: ["data.tappass.probe.deny"] }];
+  const p = env.pipeline(pay);
+  const tok = await env.token();
+  const call = p.begin(mcpCall(tok, "search_docs", { query: "forbidden" }, { flags: { probe: "on" } }));
+  const v1 = await call.run("before_call");
+  expect(v1.denied_by).toMatchObject({ step: "apply_compiled_policy", reason: "call-level: mailer mcp" });
+  const tool = p.begin(mcpCall(tok, "search_docs", { query: "forbidden" }));
+  expect((await tool.run("before_call")).denied_by).toMatchObject({ step: "apply_compiled_policy", reason: "tool-level: search_docs" });
+  const fine = p.begin(mcpCall(tok, "search_docs", { query: "fine" }));
+  expect((await fine.run("before_call")).decision).toBe("allow");
+  expect(fine.ctx.tool_calls[0]?.removed).toBeUndefined();
+});
