@@ -30,10 +30,11 @@ async function main(): Promise<void> {
     const { tryFastExec } = await import("./exec-fast.ts");
     if (await tryFastExec(args.slice(1))) return;
   }
-  // Fast path: the Claude Code hook runs once per tool call (hook-fast.ts falls back to oclif).
-  if (args[0] === "hook" || args[0] === "agent") {
-    const { tryFastHook } = await import("./hook-fast.ts");
-    if (await tryFastHook(args)) return;
+  // Fast path: the agent persona's hook and token, run by Claude Code again and again (agent-fast.ts
+  // falls back to oclif).
+  if (args[0] === "hook" || args[0] === "token" || args[0] === "agent") {
+    const { tryFastAgent } = await import("./agent-fast.ts");
+    if (await tryFastAgent(args)) return;
   }
   const [{ Config, Plugin, flush, run }, { COMMANDS, TOPICS }, { toTapPassError }, { commandsFor, personaArgv, personaOf }, { invokedName }] =
     await Promise.all([import("@oclif/core"), import("../commands/index.ts"), import("./base.ts"), import("./persona.ts"), import("./self.ts")]);

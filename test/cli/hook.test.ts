@@ -1,7 +1,7 @@
 /**
  * `tappass-agent hook claude-code` (the Claude Code PreToolUse hook) against a real hook governor
  * (`tappass hook serve`), as Claude Code runs it: JSON on stdin, the decision on stdout. The hook
- * takes a fast path past oclif (src/cli/hook-fast.ts); the oclif path must answer the same.
+ * takes a fast path past oclif (src/cli/agent-fast.ts); the oclif path must answer the same.
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
@@ -84,4 +84,16 @@ test("every hook decision is audited (surface hook)", () => {
   // allow + deny for each of the three ways of running the hook (the binary only when built)
   expect(hooks.length).toBe(hasBinary() ? 6 : 4);
   expect(hooks.filter((x) => x.decision === "deny").length).toBe(hooks.length / 2);
+});
+
+test("agent token (Claude Code's apiKeyHelper) without an exec session: the error, the same on the fast path and through oclif", () => {
+  const env0 = { TAPPASS_HOOK_URL: "", TAPPASS_SESSION_SECRET: "" };
+  const fast = tappass(["agent", "token"], { home, env: env0 });
+  const oclif = tappass(["agent", "token", "--json"], { home, env: env0 });
+  for (const r of [fast, oclif]) {
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/no TapPass governor session to renew a token from/);
+  }
+  expect(oclif.json).toMatchObject({ error: { code: "no_governor" } });
+  expect(fast.stdout).toBe("");
 });

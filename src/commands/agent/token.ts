@@ -8,7 +8,7 @@ export default class AgentToken extends BaseCommand {
 
   async run(): Promise<void> {
     await this.parse(AgentToken);
-    const [{ agentEnv }, { renewToken }] = await Promise.all([import("../../engine/harness/agent-env.ts"), import("../../engine/harness/governor-client.ts")]);
-    process.stdout.write(`${await renewToken(agentEnv(), process.env.TAPPASS_SESSION_SECRET)}\n`);
+    const { agentToken } = await import("../../cli/agent-fast.ts");
+    await agentToken();
   }
 }

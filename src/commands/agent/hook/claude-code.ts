@@ -8,7 +8,7 @@ export default class HookClaudeCode extends BaseCommand {
 
   async run(): Promise<void> {
     await this.parse(HookClaudeCode);
-    const { claudeHook } = await import("../../../cli/hook-fast.ts");
+    const { claudeHook } = await import("../../../cli/agent-fast.ts");
     await claudeHook();
   }
 }
