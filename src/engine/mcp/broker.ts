@@ -703,7 +703,8 @@ export class Broker {
     this.governing.add(key);
     let gate: CallGate;
     try {
-      const tool = await this.toolDef(peer, name, params._meta);
+      // a definition already listed is used as is (no extra turn through the microtask queue)
+      const tool = this.channels.get(peer.channel)?.tools?.get(name) ?? (await this.toolDef(peer, name, params._meta));
       try {
         gate = await this.opts.governor.call({ server: peer.channel.server, name, args, tool, session_id: peer.id, token: peer.token });
       } catch (e) {

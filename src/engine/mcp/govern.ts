@@ -207,8 +207,19 @@ function inputRequired(result: Record<string, unknown>): Record<string, unknown>
   return { input_required: methods.filter((m): m is string => typeof m === "string") };
 }
 
+let lastToken: string | undefined;
+let lastSid: string | undefined;
+
 /** The `sid` claim of a JWT, read without verifying it (verify_capability_token does that). */
 export function sessionOfToken(token: string): string | undefined {
+  // a client presents the same token on every call: decode it once (a pure function of the string)
+  if (token === lastToken) return lastSid;
+  lastSid = readSid(token);
+  lastToken = token;
+  return lastSid;
+}
+
+function readSid(token: string): string | undefined {
   try {
     const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { sid?: unknown };
     return typeof payload.sid === "string" ? payload.sid : undefined;

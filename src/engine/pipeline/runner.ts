@@ -44,7 +44,11 @@ const NO_PROVENANCE = Object.freeze([]) as unknown as AuditFragment["rule_proven
 interface Planned {
   def: StepDef | undefined;
   cfg: PipelineStepConfig;
+  /** the step's time limit (ms), worked out on first use */
+  limit?: number;
 }
+
+const limitOf = (p: Planned): number => (p.limit ??= Number(p.cfg.config?.timeout_ms ?? p.def?.timeout_ms ?? DEFAULT_TIMEOUT_MS));
 
 /** The enabled steps of a policy, with check_policy_fresh forced first (a tampered policy cannot switch it off). */
 export function planSteps(policy: CompiledPolicyPayload): Planned[] {
@@ -154,6 +158,20 @@ function restore(ctx: CallContext, s: Snapshot): void {
 
 class StepTimeout extends Error {}
 
+type Outcome = { result: StepResult; error?: string; ms: number };
+
+function failedStep(def: StepDef, limit: number, e: unknown, ms: number): Outcome {
+  const why = e instanceof StepTimeout ? `exceeded its ${limit} ms time limit` : `failed: ${(e as Error)?.message ?? String(e)}`;
+  return { result: { decision: "deny" }, error: `step ${def.name} ${why}; denied (fail closed)`, ms };
+}
+
+function doneStep(def: StepDef, limit: number, result: StepResult, ms: number): Outcome {
+  // A synchronous step cannot be interrupted; it still fails closed when it overran.
+  if (ms > limit) return { result: { decision: "deny" }, error: `step ${def.name} exceeded its ${limit} ms time limit (took ${ms.toFixed(0)} ms); denied (fail closed)`, ms };
+  if (!result || typeof result !== "object" || typeof result.decision !== "string") return failedStep(def, limit, new Error("returned no decision"), ms);
+  return { result, ms };
+}
+
 const isThenable = <T>(x: T | Promise<T>): x is Promise<T> => !!x && typeof (x as Promise<T>).then === "function";
 
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -198,6 +216,9 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
   let finished: Promise<{ seq: number; trace_id: string }> | undefined;
   const started = performance.now();
 
+  const defer = (fn: () => void): void => {
+    deferred.push(fn);
+  };
   const envFor = (cfg: PipelineStepConfig, phase: Phase): StepEnv => ({
     policy,
     step: cfg,
@@ -207,10 +228,8 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
     now: Date.now,
     phase,
     envelope,
-    defer: (fn) => deferred.push(fn),
+    defer,
   });
-
-  type Outcome = { result: StepResult; error?: string; ms: number };
 
   /**
    * Run one step. A synchronous step runs inline (no timer, no promise); one that returns a
@@ -219,27 +238,20 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
   function exec(p: Planned, phase: Phase): Outcome | Promise<Outcome> {
     const t0 = performance.now();
     const def = p.def as StepDef;
-    const limit = Number(p.cfg.config?.timeout_ms ?? def.timeout_ms ?? DEFAULT_TIMEOUT_MS);
-    const failed = (e: unknown): Outcome => {
-      const ms = performance.now() - t0;
-      const why = e instanceof StepTimeout ? `exceeded its ${limit} ms time limit` : `failed: ${(e as Error)?.message ?? String(e)}`;
-      return { result: { decision: "deny" }, error: `step ${def.name} ${why}; denied (fail closed)`, ms };
-    };
-    const done = (result: StepResult): Outcome => {
-      const ms = performance.now() - t0;
-      // A synchronous step cannot be interrupted; it still fails closed when it overran.
-      if (ms > limit) return { result: { decision: "deny" }, error: `step ${def.name} exceeded its ${limit} ms time limit (took ${ms.toFixed(0)} ms); denied (fail closed)`, ms };
-      if (!result || typeof result !== "object" || typeof result.decision !== "string") return failed(new Error("returned no decision"));
-      return { result, ms };
-    };
     let r: StepResult | Promise<StepResult>;
     try {
       r = def.run(ctx, envFor(p.cfg, phase));
     } catch (e) {
-      return failed(e);
+      return failedStep(def, limitOf(p), e, performance.now() - t0);
     }
-    if (r && typeof (r as Promise<StepResult>).then === "function") return withTimeout(Promise.resolve(r), limit).then(done, failed);
-    return done(r as StepResult);
+    if (r && typeof (r as Promise<StepResult>).then === "function") {
+      const limit = limitOf(p);
+      return withTimeout(Promise.resolve(r), limit).then(
+        (res) => doneStep(def, limit, res, performance.now() - t0),
+        (e) => failedStep(def, limit, e, performance.now() - t0),
+      );
+    }
+    return doneStep(def, limitOf(p), r as StepResult, performance.now() - t0);
   }
 
   /** After settle(): the context still equals the snapshot it was given (nothing took effect). */
@@ -377,7 +389,8 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
     // The audit stage steps describe how the row is chained and signed.
     for (const p of plan) {
       if (p.def?.stage !== "audit") continue;
-      const out = await exec(p, "after_call");
+      const o = exec(p, "after_call");
+      const out = isThenable(o) ? await o : o;
       deps.timings.record(p.def.name, out.ms);
       fragments.push({
         compiled_policy_aspect: p.def.aspect,

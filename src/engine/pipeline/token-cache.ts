@@ -13,13 +13,22 @@ import { type TokenClaims, verifyToken } from "../crypto/tokens.ts";
 const MAX = 10_000;
 const verified = new Map<string, { kid: string; claims: TokenClaims }>();
 
-export async function verifyTokenCached(keys: Keys, token: string, nowMs: number = Date.now()): Promise<TokenClaims> {
+/**
+ * The claims of a token this cache already verified under keys' current key, without a promise:
+ * undefined when it has not (verifyTokenCached does the full check); throws when it expired.
+ */
+export function cachedTokenClaims(keys: Keys, token: string, nowMs: number = Date.now()): TokenClaims | undefined {
   const hit = verified.get(token);
-  if (hit && hit.kid === keys.es256.kid) {
-    if (hit.claims.exp > nowMs / 1000) return hit.claims;
-    verified.delete(token);
-    throw new TapPassError("token_expired", "capability token has expired", 1, { hint: "issue a new one with `tappass token issue --agent NAME`" });
-  }
+  if (!hit || hit.kid !== keys.es256.kid) return undefined;
+  if (hit.claims.exp > nowMs / 1000) return hit.claims;
+  verified.delete(token);
+  throw new TapPassError("token_expired", "capability token has expired", 1, { hint: "issue a new one with `tappass token issue --agent NAME`" });
+}
+
+export async function verifyTokenCached(keys: Keys, token: string, nowMs: number = Date.now()): Promise<TokenClaims> {
+  const known = cachedTokenClaims(keys, token, nowMs);
+  if (known) return known;
+  const hit = verified.get(token);
   if (hit) verified.delete(token);
   const claims = await verifyToken(keys, token);
   // jose checked exp against the wall clock; the caller's clock decides too

@@ -80,3 +80,23 @@ deny contains msg if {
   expect((await fine.run("before_call")).decision).toBe("allow");
   expect(fine.ctx.tool_calls[0]?.removed).toBeUndefined();
 });
+
+test("detector steps: an MCP argument that is both a request segment and a tool argument is reported at both places (scanned once)", async () => {
+  const { mcpCall } = await import("./helpers.ts");
+  env = await pipelineEnv();
+  const p = env.pipeline(withStep(testPayload(), "detect_secrets", { action: "log" }));
+  const secret = "password=hunter2xyz!Q";
+  const c = p.begin({
+    ...mcpCall(await env.token(), "search_docs", { query: secret, other: "plain" }),
+    request: [
+      { path: "arguments.query", kind: "tool_args", text: secret },
+      { path: "arguments.other", kind: "tool_args", text: "plain" },
+    ],
+  });
+  const v = await c.run("before_call");
+  const f = v.fragments.find((x) => x.step === "detect_secrets");
+  const findings = (f?.evidence.findings ?? []) as Array<{ path: string; type: string; start: number; end: number }>;
+  expect(f?.evidence.scanned).toBe(4);
+  expect(findings.map((x) => x.path).sort()).toEqual(["arguments.query", "tool:call-1.query"]);
+  expect(findings[0]).toMatchObject({ type: "password_assignment", start: findings[1]?.start, end: findings[1]?.end });
+});

@@ -11,14 +11,15 @@ export function act(action: StepAction): StepDecision {
 /** First 12 hex chars of SHA-256: evidence that identifies a value without revealing it. */
 export const shortHash = (s: string) => sha256hex(s).slice(0, 12);
 
-const globCache = new Map<string, RegExp>();
+/** Compiled globs, one map per (path, ci) combination: a lookup builds no key string. */
+const globCache: Array<Map<string, RegExp>> = [new Map(), new Map(), new Map(), new Map()];
 /**
  * Glob → RegExp. `**` matches anything; `*` matches anything except "/" in path mode and
  * anything at all otherwise; `?` one character. Case-sensitive unless `ci`.
  */
 export function globRe(pattern: string, opts: { path?: boolean; ci?: boolean } = {}): RegExp {
-  const key = `${opts.path ? 1 : 0}${opts.ci ? 1 : 0}${pattern}`;
-  let re = globCache.get(key);
+  const cache = globCache[(opts.path ? 2 : 0) + (opts.ci ? 1 : 0)] as Map<string, RegExp>;
+  let re = cache.get(pattern);
   if (!re) {
     let src = "";
     for (let i = 0; i < pattern.length; i++) {
@@ -32,7 +33,7 @@ export function globRe(pattern: string, opts: { path?: boolean; ci?: boolean } =
       else src += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
     }
     re = new RegExp(`^${src}$`, opts.ci ? "is" : "s");
-    globCache.set(key, re);
+    cache.set(pattern, re);
   }
   return re;
 }
