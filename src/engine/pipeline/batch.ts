@@ -48,7 +48,13 @@ function drain(db: Db, b: Batcher): void {
     const results: Array<{ ok: true; v: unknown } | { ok: false; e: unknown }> = [];
     try {
       db.transaction(() => {
-        applyPending(db);
+        const settled = applyPending(db);
+        if (jobs.length === 1 && settled === 0) {
+          // a lone job with nothing else in the transaction: a savepoint of its own would undo no
+          // more than the ROLLBACK its throw leads to (the job is rejected either way)
+          results.push({ ok: true, v: (jobs[0] as Job).run() });
+          return;
+        }
         for (const j of jobs) {
           try {
             results.push({ ok: true, v: db.transaction(j.run) });

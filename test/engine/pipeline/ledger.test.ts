@@ -43,6 +43,49 @@ describe("bucketed rate counters", () => {
   });
 });
 
+describe("the batched ledger transaction", () => {
+  test("a job that throws is rejected with nothing of it written, alone or beside queued settlements and other jobs", async () => {
+    const { ledgerTxn } = await import("../../../src/engine/pipeline/batch.ts");
+    env = await pipelineEnv();
+    const db = env.db;
+    const rows = (k: string) => db.prepare<{ n: number }>("SELECT count(*) AS n FROM pipeline_rate WHERE key = ?").get(`${k}|60000`)?.n ?? 0;
+    const now = 1_800_000_000_000;
+    // alone (no settlement queued): the transaction is rolled back, the job rejected
+    const lone = ledgerTxn(db, () => {
+      hitRate(db, "lone", 5, 60_000, now);
+      throw new Error("boom");
+    });
+    await expect(lone).rejects.toThrow("boom");
+    expect(rows("lone")).toBe(0);
+    expect(db.inTransaction).toBe(false);
+    // alone and fine
+    expect((await ledgerTxn(db, () => hitRate(db, "fine", 5, 60_000, now))).ok).toBe(true);
+    expect(rows("fine")).toBe(1);
+    // beside a queued settlement: the settlement is applied, the failing job's writes are not
+    const r = reserve(db, "budget:x", 1_000, 10, { now, ttlMs: 60_000 });
+    if (!r.ok) throw new Error("reserve failed");
+    reconcile(db, r.reservation, 4, now);
+    const failing = ledgerTxn(db, () => {
+      hitRate(db, "beside", 5, 60_000, now);
+      throw new Error("bang");
+    });
+    await expect(failing).rejects.toThrow("bang");
+    expect(rows("beside")).toBe(0);
+    expect(usage(db, "budget:x").used).toBe(4);
+    // two jobs in one batch: each stands on its own
+    const [a, b] = await Promise.allSettled([
+      ledgerTxn(db, () => hitRate(db, "a", 5, 60_000, now)),
+      ledgerTxn(db, () => {
+        hitRate(db, "b", 5, 60_000, now);
+        throw new Error("b fails");
+      }),
+    ]);
+    expect(a.status).toBe("fulfilled");
+    expect(b.status).toBe("rejected");
+    expect([rows("a"), rows("b")]).toEqual([1, 0]);
+  });
+});
+
 describe("write-behind settlement of reservations", () => {
   const K = "tokens:agent=mailer:day=x";
   test("reconcile and release are applied by the next ledger transaction, a read, or the timer", async () => {

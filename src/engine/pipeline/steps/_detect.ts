@@ -92,21 +92,37 @@ function bucketOf(name: string, kind: string, threshold: number): Bucket {
 const copies = (fs: readonly Finding[]): Finding[] => (fs.length === 0 ? [] : fs.map((f) => ({ ...f })));
 
 /**
- * Texts shorter than this are scanned afresh every time: the detectors take a few microseconds on
- * them, about what remembering them costs (a tool argument such as a query is new on every call).
+ * Texts shorter than this are not memoised: the detectors take a few microseconds on them, about
+ * what remembering them costs (a tool argument such as a query is new on every call). The last
+ * few short scans are kept instead, for the steps of one call that scan the same text again
+ * (detect_pii and redact_pii_in_prompt, a tool argument that is also a request segment).
  */
 const MEMO_MIN_TEXT = 64;
+const RECENT = 32;
+const recent: Array<{ name: string; kind: string; threshold: number; text: string; found: readonly Finding[] } | undefined> = new Array(RECENT);
+let recentAt = 0;
 const NOTHING: readonly Finding[] = Object.freeze([]);
+
+const frozen = (raw: Finding[], threshold: number): readonly Finding[] =>
+  raw.length === 0 ? NOTHING : Object.freeze(raw.filter((f) => f.score >= threshold).map((f) => Object.freeze({ ...f })));
 
 export function runDetector(name: string, text: string, kind: TextSegment["kind"], threshold: number): Finding[] {
   const d = detectors[name];
   if (!d) throw new Error(`detector ${name} is not available in this build`);
-  if (text.length < MEMO_MIN_TEXT) return d.detect(text, { threshold, kind }).filter((f) => f.score >= threshold);
+  if (text.length < MEMO_MIN_TEXT) {
+    for (let i = 0; i < RECENT; i++) {
+      const r = recent[i];
+      if (r !== undefined && r.text === text && r.name === name && r.kind === kind && r.threshold === threshold) return copies(r.found);
+    }
+    const found = frozen(d.detect(text, { threshold, kind }), threshold);
+    recent[recentAt] = { name, kind, threshold, text, found };
+    recentAt = (recentAt + 1) % RECENT;
+    return copies(found);
+  }
   const bucket = bucketOf(name, kind, threshold);
   const hit = bucket.get(text);
   if (hit) return copies(hit);
-  const raw = d.detect(text, { threshold, kind });
-  const found = raw.length === 0 ? NOTHING : Object.freeze(raw.filter((f) => f.score >= threshold).map((f) => Object.freeze({ ...f })));
+  const found = frozen(d.detect(text, { threshold, kind }), threshold);
   remember(bucket, text, found);
   return copies(found);
 }

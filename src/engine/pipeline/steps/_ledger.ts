@@ -378,9 +378,12 @@ class SettleQueue {
   }
 }
 
-/** Apply this process's queued settlements inside an open ledger transaction. */
-export function applyPending(db: Db): void {
-  states.get(db)?.queue.applyHere();
+/** Apply this process's queued settlements inside an open ledger transaction; returns how many there were. */
+export function applyPending(db: Db): number {
+  const q = states.get(db)?.queue;
+  const n = q?.ops.length ?? 0;
+  q?.applyHere();
+  return n;
 }
 
 /** Apply this process's queued settlements now. */
