@@ -8,19 +8,26 @@ import { TapPassError } from "../errors.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
 import type { AgentEnv } from "./agent-env.ts";
 
-export async function askGovernor(env: AgentEnv, path: string, body?: unknown, timeoutMs = 8000): Promise<unknown> {
+export async function askGovernor(env: AgentEnv, path: string, body?: unknown, timeoutMs = 8000, sessionSecret = process.env.TAPPASS_SESSION_SECRET): Promise<unknown> {
   if (!env.hook_url || !env.token) {
     throw new TapPassError("no_governor", "no TapPass governor for this agent (TAPPASS_HOOK_URL / TAPPASS_TOKEN unset)", 3, {
       hint: "run the agent under `tappass exec -- …`, or start `tappass hook serve --agent NAME` and export what it prints",
     });
   }
-  const res = await fetch(`${env.hook_url}${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: { authorization: `Bearer ${env.token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const json = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+  const signal = AbortSignal.timeout(timeoutMs);
+  const ask = async (token: string) => {
+    const res = await fetch(`${env.hook_url}${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
+    return { res, json: (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined };
+  };
+  let { res, json } = await ask(env.token);
+  // The token in the agent's environment is short-lived; a session that outlives it renews one
+  // with its session secret (as Claude Code's apiKeyHelper does) and asks again.
+  if (res.status === 401 && json?.error?.code === "token_expired" && sessionSecret) ({ res, json } = await ask(await renewToken(env, sessionSecret, timeoutMs)));
   if (!res.ok) throw new TapPassError(json?.error?.code ?? "governor_error", `governor answered ${res.status}: ${json?.error?.message ?? ""}`, 1);
   return json;
 }
