@@ -8,7 +8,7 @@
 export type Persona = "operator" | "host" | "agent";
 
 /** Commands the agent persona may run: read-only, nothing that writes policy, keys or state. */
-export const AGENT_COMMANDS = new Set(["agent:whoami", "agent:policy", "agent:watch", "agent:token", "agent:mcp-relay", "agent:hook:claude-code", "agent:hook:codex", "agent:hook:gemini"]);
+export const AGENT_COMMANDS = new Set(["agent:whoami", "agent:policy", "agent:watch", "agent:token", "agent:mcp-relay", "agent:hook:claude-code", "agent:hook:gemini"]);
 
 export function personaOf(invoked: string): Persona {
   if (invoked === "tappass-host" || invoked.startsWith("tappass-host")) return "host";

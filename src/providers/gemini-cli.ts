@@ -1,27 +1,16 @@
 /**
  * Gemini CLI: settings (MCP servers through the broker, auth by API key — the capability token —,
- * sandbox, no telemetry) and a policy-engine TOML of [[rule]] entries (toolName / argsPattern /
+ * sandbox, no telemetry, a BeforeTool hook running `tappass-agent hook gemini`) and a policy-engine TOML of [[rule]] entries (toolName / argsPattern /
  * decision / priority) that `tappass exec` loads as `--admin-policy`, Gemini's highest tier.
  */
+import { GEMINI_TOOL_NAMES } from "../engine/policy/tool-aliases.ts";
 import { toToml, type TomlTable } from "./toml.ts";
 import type { Provider } from "./types.ts";
-import { deniedPaths, json } from "./util.ts";
+import { deniedPaths, json, shellJoin } from "./util.ts";
 
-/** TapPass/Claude tool names → Gemini CLI's built-in tool names. */
-const GEMINI_NAMES: Record<string, string> = {
-  Bash: "run_shell_command",
-  Read: "read_file",
-  Write: "write_file",
-  Edit: "replace",
-  Glob: "glob",
-  Grep: "grep_search",
-  WebFetch: "web_fetch",
-  WebSearch: "google_web_search",
-  LS: "list_directory",
-};
 /** MCP tools are `mcp_SERVER_TOOL` in Gemini's policy engine (TapPass: `mcp__server__tool` or `server/tool`). */
 function gname(t: string): string {
-  if (GEMINI_NAMES[t]) return GEMINI_NAMES[t];
+  if (GEMINI_TOOL_NAMES[t]) return GEMINI_TOOL_NAMES[t];
   const m = /^mcp__(.+?)__(.+)$/.exec(t) ?? /^([^/]+)\/(.+)$/.exec(t);
   return m ? `mcp_${m[1]}_${m[2]}` : t;
 }
@@ -46,6 +35,25 @@ export const geminiCli: Provider = {
       // would only print a file-system error
       ...(caps.kernelRing ? { ui: { showHomeDirectoryWarning: false } } : {}),
       privacy: { usageStatisticsEnabled: false },
+      // every tool call through the pipeline before it runs; the hook's environment is given here
+      // too, since Gemini CLI may strip variables named like secrets (TAPPASS_TOKEN) from it
+      hooksConfig: { enabled: true },
+      hooks: {
+        BeforeTool: [
+          {
+            matcher: "*",
+            hooks: [
+              {
+                type: "command",
+                name: "tappass",
+                command: shellJoin([...caps.agentCommand, "hook", "gemini"]),
+                timeout: (caps.hookTimeoutSeconds ?? 10) * 1000,
+                ...(caps.hookEnv ? { env: caps.hookEnv } : {}),
+              },
+            ],
+          },
+        ],
+      },
     };
     const rules: TomlTable[] = [];
     for (const t of policy.tools.deny) if (t !== "*") rules.push({ toolName: gname(t), decision: "deny", priority: 900 });

@@ -19,6 +19,11 @@ export interface RenderCapabilities {
   home: string;
   /** True when TapPass's kernel ring confines the harness (its own sandbox is then redundant). */
   kernelRing?: boolean;
+  /**
+   * Environment a harness must hand its hooks explicitly (Gemini CLI strips variables named like
+   * secrets, TAPPASS_TOKEN among them, from a hook's environment on CI and when asked to).
+   */
+  hookEnv?: Record<string, string>;
   /** Hook timeout in seconds (fail closed after it). */
   hookTimeoutSeconds?: number;
 }

@@ -68,6 +68,30 @@ for (const how of ["fast", "oclif", ...(hasBinary() ? (["binary"] as const) : []
   });
 }
 
+for (const how of ["fast", "oclif"] as const) {
+  test(`hook gemini (${how}): Gemini CLI's BeforeTool JSON in, { decision, reason } out, audited as harness gemini-cli`, () => {
+    const ask = (tool: Record<string, unknown>) => {
+      const input = JSON.stringify({ session_id: "g1", hook_event_name: "BeforeTool", cwd: root, timestamp: new Date().toISOString(), ...tool });
+      const r = tappass(how === "fast" ? ["agent", "hook", "gemini"] : ["agent", "hook", "gemini", "--"], { home, input, env });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout) as { decision: string; reason?: string };
+    };
+    expect(ask({ tool_name: "run_shell_command", tool_input: { command: "ls -la" } })).toEqual({ decision: "allow" });
+    const bad = ask({ tool_name: "run_shell_command", tool_input: { command: "rm -rf / --no-preserve-root" } });
+    expect(bad.decision).toBe("deny");
+    expect(bad.reason).toMatch(/dangerous_commands/);
+  });
+}
+
+test("hook gemini fails closed in Gemini's format", () => {
+  const r = tappass(["agent", "hook", "gemini"], { home, input: "not json", env });
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout)).toEqual({ decision: "deny", reason: expect.stringMatching(/failed closed: hook input on stdin is not JSON/) });
+  const none = tappass(["agent", "hook", "gemini"], { home, input: "{}", env: { TAPPASS_HOOK_URL: "", TAPPASS_TOKEN: "" } });
+  expect(JSON.parse(none.stdout)).toMatchObject({ decision: "deny", reason: expect.stringMatching(/no TapPass governor/) });
+});
+
 test("hook claude-code fails closed: no governor, or input that is not JSON, is a deny", () => {
   const none = decision(tappass(["agent", "hook", "claude-code"], { home, input: "{}", env: { TAPPASS_HOOK_URL: "", TAPPASS_TOKEN: "" } }));
   expect(none.permissionDecision).toBe("deny");
@@ -81,8 +105,10 @@ test("every hook decision is audited (surface hook)", () => {
   expect(r.code).toBe(0);
   const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { surface: string; decision: string });
   const hooks = rows.filter((x) => x.surface === "hook");
-  // allow + deny for each of the three ways of running the hook (the binary only when built)
-  expect(hooks.length).toBe(hasBinary() ? 6 : 4);
+  // allow + deny for each of the three ways of running the Claude hook (the binary only when
+  // built), and for both ways of running the Gemini one
+  expect(hooks.length).toBe(hasBinary() ? 10 : 8);
+  expect(hooks.filter((x) => (x as { meta?: { harness?: string } }).meta?.harness === "gemini-cli").length).toBe(4);
   expect(hooks.filter((x) => x.decision === "deny").length).toBe(hooks.length / 2);
 });
 

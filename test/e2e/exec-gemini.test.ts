@@ -27,6 +27,8 @@ beforeAll(async () => {
     if (all.includes("functionResponse")) return { text: "Finished." };
     const m = /RUN<<(.+?)>>/.exec(all);
     if (m) return { text: "Running it.", tool_calls: [{ name: "run_shell_command", arguments: { command: m[1] } }] };
+    const read = /READ<<(.+?)>>/.exec(all);
+    if (read) return { text: "Reading it.", tool_calls: [{ name: "read_file", arguments: { file_path: read[1] } }] };
     return { text: "Hello from the governed model." };
   });
 }, 60_000);
@@ -58,6 +60,19 @@ describe("tappass exec -- gemini", () => {
     const rows = readAudit(home).filter((x) => x.surface === "llm");
     expect(rows.length).toBeGreaterThanOrEqual(ups.length);
     expect(rows.at(-1)?.meta.wire).toBe("gemini-generate");
+  }, 180_000);
+
+  test("an allowed tool call goes through Gemini's BeforeTool hook to the governor, which audits it", async () => {
+    fm.reset();
+    const before = readAudit(home).filter((x) => x.surface === "hook").length;
+    const r = await execGemini(`please read READ<<${join(ws, "notes.txt")}>>`);
+    if (process.env.DEBUG_GEMINI) console.error(r.stdout, r.stderr);
+    expect(r.code).toBe(0);
+    // the tool ran: its result went back to the model
+    expect(JSON.stringify(fm.requests.at(-1)?.body)).toContain("hello");
+    const hooks = readAudit(home).filter((x) => x.surface === "hook").slice(before);
+    expect(hooks.length).toBe(1);
+    expect(hooks[0]).toMatchObject({ decision: "allow", meta: { harness: "gemini-cli", tool: "read_file" } });
   }, 180_000);
 
   test("a shell command the policy denies never runs", async () => {

@@ -83,6 +83,11 @@ test("gemini-cli: policy TOML denies dangerous shell patterns and denied paths a
   expect(pol.rule.every((r) => !String(r.toolName).includes("__"))).toBe(true);
   const s = JSON.parse(f.find((x) => x.path.endsWith("settings.json"))!.content);
   expect(s.security.auth.selectedType).toBe("gemini-api-key");
+  // every tool call goes through the BeforeTool hook, which asks the governor
+  expect(s.hooksConfig.enabled).toBe(true);
+  expect(s.hooks.BeforeTool).toEqual([{ matcher: "*", hooks: [{ type: "command", name: "tappass", command: "/opt/tappass/bin/tappass-agent hook gemini", timeout: 10_000 }] }]);
+  const withEnv = JSON.parse(providers["gemini-cli"]!.render(policy, { ...caps, hookEnv: { TAPPASS_TOKEN: "t" } }).find((x) => x.path.endsWith("settings.json"))!.content);
+  expect(withEnv.hooks.BeforeTool[0].hooks[0].env).toEqual({ TAPPASS_TOKEN: "t" });
   expect(s.tools.sandbox).toBe(!caps.kernelRing);
 });
 

@@ -220,9 +220,11 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
         const k = await keys();
         mcp = await startMcp({ config: mcpConfig, envelope, db, keys: k, agentCommand: [...selfCommand(), "agent"], sessionSecret, cwd, log });
         if (mcp.ports.some((p) => p === gwPort || p === hookPort)) throw internalError(`an MCP broker got port ${mcp.ports.join(", ")}, which the sandbox already uses; run again`);
+        const token = await mint();
         if (harness !== "generic") {
           const { providers } = await import("../../providers/index.ts");
-          const caps = { agentCommand: [...selfCommand(), "agent"], gatewayUrl, hookUrl, mcpServers: mcp.servers, workspace: cwd, home, hookTimeoutSeconds: 10, kernelRing: !opts.noKernel };
+          const hookEnv = { TAPPASS_AGENT: agent, TAPPASS_HOOK_URL: hookUrl, TAPPASS_TOKEN: token, TAPPASS_SESSION_SECRET: sessionSecret };
+          const caps = { agentCommand: [...selfCommand(), "agent"], gatewayUrl, hookUrl, hookEnv, mcpServers: mcp.servers, workspace: cwd, home, hookTimeoutSeconds: 10, kernelRing: !opts.noKernel };
           for (const f of providers[harness]!.render(policy, caps)) {
             const p = join(dir, f.path);
             mkdirSync(dirname(p), { recursive: true });
@@ -233,7 +235,6 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
             copyFileSync(join(dir, from), join(dir, to));
           }
         }
-        const token = await mint();
         const env = governedEnv({
           base: baseEnv,
           token,

@@ -57,7 +57,11 @@ function argSegments(call: ToolCall): TextSegment[] {
 }
 
 /** Run the pipeline on one hook call and write its audit row. Never throws: errors deny. */
-export async function decideClaudeHook(pipeline: Pipeline, input: ClaudeHookInput, ctx: { agent: string; sandbox_id?: string | null }): Promise<HookDecision> {
+export async function decideClaudeHook(
+  pipeline: Pipeline,
+  input: ClaudeHookInput,
+  ctx: { agent: string; sandbox_id?: string | null; harness?: string },
+): Promise<HookDecision> {
   if (!input.tool_name) return { decision: "deny", reason: "TapPass: hook input has no tool_name; denied (fail closed)" };
   const call = toolCallFromHook(input);
   let started: GovernedCall | undefined;
@@ -69,7 +73,7 @@ export async function decideClaudeHook(pipeline: Pipeline, input: ClaudeHookInpu
       session_id: input.session_id ?? "unknown-session",
       tool_calls: [call],
       request: argSegments(call),
-      meta: { tool: input.tool_name, harness: "claude-code", cwd: input.cwd },
+      meta: { tool: input.tool_name, harness: ctx.harness ?? "claude-code", cwd: input.cwd },
     });
     started = gc;
     const v = await gc.run("before_call");

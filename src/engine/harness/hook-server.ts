@@ -3,6 +3,7 @@
  * read-only; they ask the governor (this loopback server) instead, authenticated with the
  * agent's capability token. The governor runs the pipeline and writes the audit row.
  *   POST /hook/claude-code   body: Claude's PreToolUse JSON → Claude's hookSpecificOutput JSON
+ *   POST /hook/gemini        body: Gemini CLI's BeforeTool JSON → { decision, reason }
  *   GET  /policy             the signed Compiled Policy envelope the agent runs under
  *   POST /token              a fresh short-lived capability token for this session, against the
  *                            session secret (x-tappass-session-secret) the governor handed the agent
@@ -13,6 +14,7 @@ import { verifyToken } from "../crypto/tokens.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
 import type { Pipeline } from "../pipeline/types.ts";
 import { type ClaudeHookInput, type HookDecision, claudeHookOutput, decideClaudeHook } from "./claude-hook.ts";
+import { type GeminiHookInput, decideGeminiHook, geminiHookOutput } from "./gemini-hook.ts";
 
 export interface HookServer {
   url: string;
@@ -64,6 +66,17 @@ export function startHookServer(opts: HookServerOptions): HookServer {
         const d = await decideClaudeHook(opts.pipeline, input, { agent: opts.agent, sandbox_id: opts.sandbox_id });
         decisions.push(d);
         return Response.json(claudeHookOutput(d), { headers: d.trace_id ? { "x-tappass-trace-id": d.trace_id } : {} });
+      }
+      if (req.method === "POST" && url.pathname === "/hook/gemini") {
+        let input: GeminiHookInput;
+        try {
+          input = (await req.json()) as GeminiHookInput;
+        } catch {
+          return Response.json(geminiHookOutput({ decision: "deny", reason: "TapPass: hook input is not JSON; denied" }));
+        }
+        const d = await decideGeminiHook(opts.pipeline, input, { agent: opts.agent, sandbox_id: opts.sandbox_id });
+        decisions.push(d);
+        return Response.json(geminiHookOutput(d), { headers: d.trace_id ? { "x-tappass-trace-id": d.trace_id } : {} });
       }
       return Response.json({ error: { code: "not_found", message: `${req.method} ${url.pathname}` } }, { status: 404 });
     },

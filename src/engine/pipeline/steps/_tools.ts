@@ -1,21 +1,30 @@
 /** Tool lookups shared by the tool steps. */
+import { toolAlias } from "../../policy/tool-aliases.ts";
 import type { CompiledPolicyPayload, ToolEntry } from "../../policy/types.ts";
 import type { Db } from "../../store/db.ts";
 import type { CallContext, ToolCall } from "../types.ts";
 
-/** Names a call may be listed under: its own, and Claude Code's mcp__server__tool form. */
+/** Names a call may be listed under: its own, its built-in alias (Bash ↔ run_shell_command), and Claude Code's mcp__server__tool form. */
 export function toolNames(call: ToolCall): string[] {
   const out = [call.name];
+  const alias = toolAlias(call.name);
+  if (alias && !call.server) out.push(alias);
   if (call.server) out.push(`mcp__${call.server}__${call.name}`, `${call.server}/${call.name}`);
   const m = /^mcp__([^_]+(?:_[^_]+)*)__(.+)$/.exec(call.name);
   if (m) out.push(m[2] as string);
   return out;
 }
 
+/**
+ * The catalog's entry for a call. An entry pinned to an MCP server describes that server's tool:
+ * a call from no MCP server (a harness's built-in read_file, say, beside the filesystem server's)
+ * is not that tool, and falls through to its alias (Read).
+ */
 export function catalogEntry(policy: CompiledPolicyPayload, call: ToolCall): ToolEntry | undefined {
+  const fromMcp = mcpIdentity(call) !== undefined;
   for (const n of toolNames(call)) {
     const e = policy.tools.catalog[n];
-    if (e) return e;
+    if (e && (fromMcp || !e.server)) return e;
   }
   return undefined;
 }
