@@ -274,13 +274,20 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
         snapHolds = !changedSince(ctx, snap); // e.g. not when the step added a segment
       } else snapHolds = true;
     } else snapHolds = false;
-    const evidence: Record<string, unknown> = { ...(out.result.evidence ?? {}) };
-    if (out.error) evidence.error = out.error;
-    else if (eff !== raw && !contained) {
-      evidence.would = raw;
-      evidence.mode = mode;
-    }
-    if (out.result.reason && raw !== "allow") evidence.reason = out.result.reason;
+    // the step's own evidence object, copied only when the runner adds to it (an error, what the
+    // mode softened, the reason of a non-allow)
+    const softened = !out.error && eff !== raw && !contained;
+    const withReason = !!out.result.reason && raw !== "allow";
+    let evidence: Record<string, unknown>;
+    if (out.error || softened || withReason || !out.result.evidence) {
+      evidence = { ...(out.result.evidence ?? {}) };
+      if (out.error) evidence.error = out.error;
+      else if (softened) {
+        evidence.would = raw;
+        evidence.mode = mode;
+      }
+      if (withReason) evidence.reason = out.result.reason;
+    } else evidence = out.result.evidence;
     const rule_provenance = out.result.provenance ?? (eff === "allow" && raw === "allow" ? NO_PROVENANCE : [{ level: "builtin" as const, source: `preset:${policy.pipeline.preset}`, detail: `${def.name}: ${p.cfg.action}` }]);
     // Keys in code-unit order: the audit's canonical serialiser then has nothing to sort.
     // Per-step timings live in StepTimings (p50/p99 for /metrics and the bench); the row keeps a
@@ -403,23 +410,27 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
     const decision: AuditDecision = deniedBy ? "deny" : modified ? "redact" : fragments.some((f) => f.decision === "notify") ? "notify" : "allow";
     const governed = ctx.tool_calls.filter((t) => t.origin !== "history");
     const cost = ctx.usage && ctx.model ? costOf(ctx.model, ctx.usage) : undefined;
-    const meta: Record<string, unknown> = {
-      mode,
-      preset: policy.pipeline.preset,
-      ...(ctx.model ? { model: ctx.model } : {}),
-      ...(ctx.provider ? { provider: ctx.provider } : {}),
-      ...(ctx.usage ? { tokens: { input: ctx.usage.input_tokens, output: ctx.usage.output_tokens } } : {}),
-      ...(cost !== undefined ? { cost_usd: cost } : {}),
-      ...(governed.length
-        ? { tools: governed.map((t) => ({ name: t.name, ...(t.server ? { server: t.server } : {}), origin: t.origin, ...(t.removed ? { removed_by: t.removed.step } : {}) })) }
-        : {}),
-      ...(deniedBy ? { denied_by: deniedBy } : {}),
-      ...(ctx.flags.no_train ? { no_train: true } : {}),
-      ...(ctx.flags.session_killed ? { session_killed: true } : {}),
-      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
-      ...ctx.meta,
-      ...(extra?.meta ?? {}),
-    };
+    // (members set one by one rather than spread from temporaries: this runs on every call)
+    const meta: Record<string, unknown> = { mode, preset: policy.pipeline.preset };
+    if (ctx.model) meta.model = ctx.model;
+    if (ctx.provider) meta.provider = ctx.provider;
+    if (ctx.usage) meta.tokens = { input: ctx.usage.input_tokens, output: ctx.usage.output_tokens };
+    if (cost !== undefined) meta.cost_usd = cost;
+    if (governed.length) {
+      meta.tools = governed.map((t) => {
+        const tool: Record<string, unknown> = { name: t.name };
+        if (t.server) tool.server = t.server;
+        tool.origin = t.origin;
+        if (t.removed) tool.removed_by = t.removed.step;
+        return tool;
+      });
+    }
+    if (deniedBy) meta.denied_by = deniedBy;
+    if (ctx.flags.no_train) meta.no_train = true;
+    if (ctx.flags.session_killed) meta.session_killed = true;
+    meta.duration_ms = Math.round((performance.now() - started) * 1000) / 1000;
+    // what the adapter adds, last (it may override): spread, so its keys are defined as data
+    const rowMeta: Record<string, unknown> = extra?.meta ? { ...meta, ...ctx.meta, ...extra.meta } : { ...meta, ...ctx.meta };
     const row = await deps.audit().append({
       trace_id: ctx.trace_id,
       session_id: ctx.session_id,
@@ -429,7 +440,7 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
       surface: ctx.surface,
       decision,
       step_decisions: fragments,
-      meta,
+      meta: rowMeta,
     });
     return { seq: row.seq, trace_id: ctx.trace_id };
   }
