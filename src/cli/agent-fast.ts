@@ -3,54 +3,46 @@
  * `tappass-agent hook claude-code` on every tool call (Gemini CLI `… hook gemini`) and
  * `tappass-agent token` (its apiKeyHelper) at start and on renewal, so their start-up is paid
  * again and again. src/cli/main.ts hands the exact shapes `tappass-agent hook claude-code|gemini`
- * and `tappass-agent token` (or `tappass agent …`) here; anything else, --help included, goes through oclif, which runs the
- * same functions.
+ * and `tappass-agent token` (or `tappass agent …`) here; anything else, --help included, goes
+ * through oclif, which runs the same functions.
  */
+import type { HookDecision } from "../engine/harness/claude-hook.ts";
 import { invokedName } from "./self.ts";
 import { personaOf } from "./persona.ts";
 import { reportError } from "./report.ts";
 import { writeOut } from "./stdio.ts";
 
-/** Read the PreToolUse JSON on stdin, ask the governor, print its answer; any failure denies. */
-export async function claudeHook(): Promise<void> {
-  const [{ agentEnv }, { askGovernor }, { claudeHookOutput }] = await Promise.all([
-    import("../engine/harness/agent-env.ts"),
-    import("../engine/harness/governor-client.ts"),
-    import("../engine/harness/claude-hook.ts"),
-  ]);
+/**
+ * A harness hook: the hook JSON on stdin to the governor's endpoint for that harness, its answer
+ * on stdout; any failure (no governor, bad input, timeout) is a deny in the harness's format.
+ */
+async function runHook(path: string, output: (d: HookDecision) => unknown): Promise<void> {
+  const [{ agentEnv }, { askGovernor }] = await Promise.all([import("../engine/harness/agent-env.ts"), import("../engine/harness/governor-client.ts")]);
   let out: unknown;
   try {
-    const raw = await Bun.stdin.text();
     let input: unknown;
     try {
-      input = JSON.parse(raw);
+      input = JSON.parse(await Bun.stdin.text());
     } catch {
       throw new Error("hook input on stdin is not JSON");
     }
-    const timeoutMs = Number(process.env.TAPPASS_HOOK_TIMEOUT_MS ?? 8000);
-    out = await askGovernor(agentEnv(), "/hook/claude-code", input, timeoutMs);
+    out = await askGovernor(agentEnv(), path, input, Number(process.env.TAPPASS_HOOK_TIMEOUT_MS ?? 8000));
   } catch (e) {
-    out = claudeHookOutput({ decision: "deny", reason: `TapPass hook failed closed: ${(e as Error).message}` });
+    out = output({ decision: "deny", reason: `TapPass hook failed closed: ${(e as Error).message}` });
   }
   writeOut(`${JSON.stringify(out)}\n`);
 }
 
-/** Gemini CLI's BeforeTool hook: the same, in Gemini's format; any failure denies. */
+/** Claude Code's PreToolUse hook. */
+export async function claudeHook(): Promise<void> {
+  const { claudeHookOutput } = await import("../engine/harness/claude-hook.ts");
+  await runHook("/hook/claude-code", claudeHookOutput);
+}
+
+/** Gemini CLI's BeforeTool hook. */
 export async function geminiHook(): Promise<void> {
-  const [{ agentEnv }, { askGovernor }, { geminiHookOutput }] = await Promise.all([
-    import("../engine/harness/agent-env.ts"),
-    import("../engine/harness/governor-client.ts"),
-    import("../engine/harness/gemini-hook.ts"),
-  ]);
-  let out: unknown;
-  try {
-    const input = JSON.parse(await Bun.stdin.text()) as unknown;
-    out = await askGovernor(agentEnv(), "/hook/gemini", input, Number(process.env.TAPPASS_HOOK_TIMEOUT_MS ?? 8000));
-  } catch (e) {
-    const why = e instanceof SyntaxError ? "hook input on stdin is not JSON" : (e as Error).message;
-    out = geminiHookOutput({ decision: "deny", reason: `TapPass hook failed closed: ${why}` });
-  }
-  writeOut(`${JSON.stringify(out)}\n`);
+  const { geminiHookOutput } = await import("../engine/harness/gemini-hook.ts");
+  await runHook("/hook/gemini", geminiHookOutput);
 }
 
 /** Print a fresh capability token for this session, renewed by the governor (apiKeyHelper). */

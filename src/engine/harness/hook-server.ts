@@ -13,8 +13,8 @@ import type { Keys } from "../crypto/keys.ts";
 import { verifyToken } from "../crypto/tokens.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
 import type { Pipeline } from "../pipeline/types.ts";
-import { type ClaudeHookInput, type HookDecision, claudeHookOutput, decideClaudeHook } from "./claude-hook.ts";
-import { type GeminiHookInput, decideGeminiHook, geminiHookOutput } from "./gemini-hook.ts";
+import { type HookDecision, claudeHookOutput, decideClaudeHook } from "./claude-hook.ts";
+import { decideGeminiHook, geminiHookOutput } from "./gemini-hook.ts";
 
 export interface HookServer {
   url: string;
@@ -33,6 +33,12 @@ export interface HookServerOptions {
   /** Token renewal for long sessions: the session secret and how to mint a token. */
   renew?: { secret: string; issue: () => Promise<string> };
 }
+
+/** Each harness's hook: its input decided by the one pipeline, the answer in its own format. */
+const HOOKS: Record<string, { decide: typeof decideClaudeHook | typeof decideGeminiHook; output: (d: HookDecision) => unknown }> = {
+  "/hook/claude-code": { decide: decideClaudeHook, output: claudeHookOutput },
+  "/hook/gemini": { decide: decideGeminiHook, output: geminiHookOutput },
+};
 
 const sameSecret = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
@@ -56,27 +62,17 @@ export function startHookServer(opts: HookServerOptions): HookServer {
         return Response.json({ error: { code: (e as { code?: string }).code ?? "token_invalid", message: (e as Error).message } }, { status: 401 });
       }
       if (req.method === "GET" && url.pathname === "/policy") return Response.json(opts.envelope);
-      if (req.method === "POST" && url.pathname === "/hook/claude-code") {
-        let input: ClaudeHookInput;
+      const hook = req.method === "POST" ? HOOKS[url.pathname] : undefined;
+      if (hook) {
+        let input: unknown;
         try {
-          input = (await req.json()) as ClaudeHookInput;
+          input = await req.json();
         } catch {
-          return Response.json(claudeHookOutput({ decision: "deny", reason: "TapPass: hook input is not JSON; denied" }));
+          return Response.json(hook.output({ decision: "deny", reason: "TapPass: hook input is not JSON; denied" }));
         }
-        const d = await decideClaudeHook(opts.pipeline, input, { agent: opts.agent, sandbox_id: opts.sandbox_id });
+        const d = await hook.decide(opts.pipeline, input as never, { agent: opts.agent, sandbox_id: opts.sandbox_id });
         decisions.push(d);
-        return Response.json(claudeHookOutput(d), { headers: d.trace_id ? { "x-tappass-trace-id": d.trace_id } : {} });
-      }
-      if (req.method === "POST" && url.pathname === "/hook/gemini") {
-        let input: GeminiHookInput;
-        try {
-          input = (await req.json()) as GeminiHookInput;
-        } catch {
-          return Response.json(geminiHookOutput({ decision: "deny", reason: "TapPass: hook input is not JSON; denied" }));
-        }
-        const d = await decideGeminiHook(opts.pipeline, input, { agent: opts.agent, sandbox_id: opts.sandbox_id });
-        decisions.push(d);
-        return Response.json(geminiHookOutput(d), { headers: d.trace_id ? { "x-tappass-trace-id": d.trace_id } : {} });
+        return Response.json(hook.output(d), { headers: d.trace_id ? { "x-tappass-trace-id": d.trace_id } : {} });
       }
       return Response.json({ error: { code: "not_found", message: `${req.method} ${url.pathname}` } }, { status: 404 });
     },
