@@ -16,7 +16,8 @@ import { join } from "node:path";
 const root = join(import.meta.dir, "..");
 const fx = join(root, "test", "fixtures", "mcp");
 const N = 300;
-const WARMUP = 30;
+/** Calls before measuring, for every path alike: the broker's steady state (see gateway.bench.ts); TAPPASS_BENCH_WARMUP sets it. */
+const WARMUP = Number(process.env.TAPPASS_BENCH_WARMUP ?? 500);
 
 interface Rpc {
   call(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
