@@ -217,6 +217,31 @@ test("stdio, 2026-07-28 client → broker → 2026-07-28 stdio server: governed,
   expect(seen.some((e) => e.method === "initialize")).toBe(false);
 });
 
+test("stdio, 2026-07-28 client: its answers to the server's input request (inputResponses) are scanned like arguments — a secret in them never reaches the server", async () => {
+  // a user (or model) who pastes a credential into the server's form: the retry carries it upstream
+  const SECRET = "ghp_Q8m2ZxV7nL4kR9tY1bC6dF3hJ5wE0aS8uP2i";
+  const client = new Client2026({ name: "modern-stdio-secret", version: "1" }, { capabilities: { elicitation: {} }, versionNegotiation: { mode: { pin: "2026-07-28" } } });
+  client.setRequestHandler("elicitation/create", async () => ({ action: "accept", content: { confirm: true, note: `use my token ${SECRET}` } }));
+  const log = join(home.home, "secret-stdio.log");
+  await client.connect(new Stdio2026({ command: bun, args: stdioArgs, env: { ...stdioEnv(), MCP_FIXTURE_LOG: log }, stderr: "pipe" }));
+  const before = mcpRows("send_email").length;
+  try {
+    const r = (await client.callTool({ name: "send_email", arguments: { to: "x@acme.example", body: "hi" } })) as { isError?: boolean; content?: unknown };
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain("TapPass blocked");
+    expect(textOf(r)).not.toContain(SECRET);
+  } finally {
+    await client.close();
+  }
+  // the first round reached the server; the retry with the secret did not
+  expect(toolRuns(log, "send_email")).toHaveLength(1);
+  expect(readFileSync(log, "utf8")).not.toContain(SECRET);
+  const rows = (await rowsOf("send_email", before + 2)).slice(before);
+  expect(rows.map((r) => r.decision)).toEqual(["redact", "deny"]);
+  expect(JSON.stringify(rows[1])).not.toContain(SECRET);
+  expect(rows[1]!.step_decisions.some((d) => d.step === "detect_secrets" && d.decision === "deny")).toBe(true);
+});
+
 test("stdio, handshake-era client (SDK v1) → broker → 2026-07-28 stdio server: the broker is its handshake; MRTR bridged", async () => {
   rmSync(stdioLog, { force: true });
   const c = await legacyStdio();

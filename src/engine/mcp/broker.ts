@@ -699,6 +699,8 @@ export class Broker {
       return;
     }
     const args = isObj(params.arguments) ? params.arguments : {};
+    // a stateless client's retry carries its answers to the server's input requests: governed too
+    const inputResponses = isObj(params.inputResponses) ? params.inputResponses : undefined;
     const key = `${peer.id}\u0000${String(msg.id)}`;
     this.governing.add(key);
     let gate: CallGate;
@@ -706,7 +708,7 @@ export class Broker {
       // a definition already listed is used as is (no extra turn through the microtask queue)
       const tool = this.channels.get(peer.channel)?.tools?.get(name) ?? (await this.toolDef(peer, name, params._meta));
       try {
-        gate = await this.opts.governor.call({ server: peer.channel.server, name, args, tool, session_id: peer.id, token: peer.token });
+        gate = await this.opts.governor.call({ server: peer.channel.server, name, args, tool, session_id: peer.id, token: peer.token, inputResponses });
       } catch (e) {
         // fail closed: a governor that cannot decide refuses
         gate = { denied: deniedResult(`TapPass could not evaluate this call (${(e as Error).message}); it was blocked.`), args, after: async (r) => r, fail: async () => {} };
@@ -737,7 +739,7 @@ export class Broker {
         }
         return { ...res, result: await gate.after(res.result) };
       },
-      gate.args === args ? params : { ...params, arguments: gate.args },
+      gate.args === args && gate.inputResponses === inputResponses ? params : { ...params, arguments: gate.args, ...(gate.inputResponses ? { inputResponses: gate.inputResponses } : {}) },
     );
   }
 }

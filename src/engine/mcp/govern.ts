@@ -64,7 +64,7 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
       const decision: ToolDecision = req.tool
         ? decide(req.server, req.tool)
         : { allow: false, code: "unknown_tool", reason: `The MCP server "${req.server}" does not offer a tool named "${req.name}".` };
-      const request = argSegments(req.args);
+      const request = argSegments(req.args, req.inputResponses);
       const originalArgs = request.map((s) => ({ ...s }));
       const token = req.token ?? (await o.token?.(req.session_id));
       const call = o.pipeline.begin({
@@ -110,11 +110,12 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
       const tc = call.ctx.tool_calls[0];
       if (tc?.removed) return refuse(tc.removed.step, tc.removed.reason);
 
-      // redactions in the arguments are written back before the call goes out
-      const { value: args } = applySegments({ arguments: req.args }, originalArgs, call.ctx.request);
+      // redactions in the arguments (and input responses) are written back before the call goes out
+      const { value: sent } = applySegments({ arguments: req.args, inputResponses: req.inputResponses }, originalArgs, call.ctx.request);
 
       return {
-        args: args.arguments,
+        args: sent.arguments,
+        ...(req.inputResponses ? { inputResponses: sent.inputResponses } : {}),
         async after(result) {
           const response = resultSegments(result);
           const original = response.map((s) => ({ ...s }));

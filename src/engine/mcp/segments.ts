@@ -33,8 +33,11 @@ export function setAt<T>(root: T, parts: string[], text: string): T {
   return root;
 }
 
-export function argSegments(args: Record<string, unknown>): TextSegment[] {
-  return stringLeaves(args, "arguments").map((l) => ({ path: l.path, kind: "tool_args" as const, text: l.text }));
+/** A call's arguments — and a stateless client's input responses, which go to the server too — as request segments. */
+export function argSegments(args: Record<string, unknown>, inputResponses?: Record<string, unknown>): TextSegment[] {
+  const leaves = stringLeaves(args, "arguments");
+  if (inputResponses) stringLeaves(inputResponses, "inputResponses", leaves);
+  return leaves.map((l) => ({ path: l.path, kind: "tool_args" as const, text: l.text }));
 }
 
 /** The text a client shows the model: content blocks (text, embedded resources), structuredContent, and a server's input requests. */

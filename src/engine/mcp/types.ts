@@ -48,6 +48,8 @@ export interface CallGate {
   denied?: Record<string, unknown>;
   /** The arguments to forward (rewritten when a step redacted them). */
   args: Record<string, unknown>;
+  /** The input responses to forward, likewise (when the call carried any). */
+  inputResponses?: Record<string, unknown>;
   /** Inspect the result (indirect injection, secrets, PII); returns what the client gets. Writes the audit row. */
   after(result: Record<string, unknown>): Promise<Record<string, unknown>>;
   /**
@@ -66,6 +68,11 @@ export interface CallRequest {
   session_id: string;
   /** Capability token presented by the client, if any. */
   token?: string;
+  /**
+   * A stateless client's answers to the server's input requests (2026-07-28 retry): what its user
+   * typed or its model wrote, going to the server — scanned like the arguments.
+   */
+  inputResponses?: Record<string, unknown>;
 }
 
 export interface Governor {
