@@ -82,6 +82,7 @@ export async function execCommand(flags: ExecFlags, command: string[]): Promise<
       gemini: flags["upstream-gemini"] ?? process.env.TAPPASS_UPSTREAM_GEMINI,
     },
     log: (l) => writeErr(`${l}\n`),
+    quiet: flags.quiet,
   });
   if (flags.summary) await Bun.write(flags.summary, `${JSON.stringify(r, null, 2)}\n`);
   if (!flags.quiet) writeErr(renderSummary(r));

@@ -20,7 +20,7 @@ export default class Exec extends BaseCommand {
     "upstream-gemini": Flags.string({ description: "Gemini API upstream base URL (default https://generativelanguage.googleapis.com or $TAPPASS_UPSTREAM_GEMINI)" }),
     "mcp-config": Flags.string({ description: "an extra .mcp.json-style file of MCP servers (the project's .mcp.json is read too); every server goes through the broker" }),
     summary: Flags.string({ description: "also write the run summary as JSON to this file" }),
-    quiet: Flags.boolean({ default: false, description: "no summary on stderr" }),
+    quiet: Flags.boolean({ default: false, description: "no start line or summary on stderr (warnings and errors still)" }),
   };
 
   async run(): Promise<void> {

@@ -30,6 +30,7 @@ const launchFiles = () => readdirSync(join(rig.home, "cache")).filter((f) => f.s
 test("the first run starts the sandbox after the policy and remembers its command line; the next one prelaunches it", async () => {
   const first = await run();
   expect(first.code).toBe(0);
+  expect(first.stderr).not.toMatch(/\(policy v\d+\) →/); // --quiet: no start line
   expect(first.stdout).toBe("hello\nVAULT-SECRET\n");
   expect(first.stderr).toContain("spawning bwrap");
   expect(first.stderr).not.toContain("prelaunch");

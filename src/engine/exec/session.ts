@@ -52,8 +52,10 @@ export interface ExecOptions {
   stdio?: ["inherit" | "pipe" | "ignore", "inherit" | "pipe" | "ignore", "inherit" | "pipe" | "ignore"];
   /** Test hooks for the egress proxy (name resolution, private addresses). */
   egress?: { resolve?: (host: string) => Promise<string[]>; allowPrivate?: boolean; ports?: number[] };
-  /** Progress lines (stderr). */
+  /** Progress lines and warnings (stderr). */
   log?: (line: string) => void;
+  /** No progress line (warnings still go to `log`). */
+  quiet?: boolean;
   /** An extra .mcp.json-style file (the project's .mcp.json is read too). */
   mcpConfig?: string;
   /** Token lifetime; default: the policy's lifetime, capped at 12 h. */
@@ -253,7 +255,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
       };
 
       // 5. + 6. run
-      log(`tappass: ${agent} (policy v${policy.policy_version}) → ${opts.argv.join(" ")}`);
+      if (!opts.quiet) log(`tappass: ${agent} (policy v${policy.policy_version}) → ${opts.argv.join(" ")}`);
       let exitCode: number;
       let stdout: string | undefined;
       let stderr: string | undefined;
