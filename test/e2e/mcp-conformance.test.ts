@@ -100,7 +100,12 @@ test(
     const rows = readRows(openState(home.home)).filter((r) => r.surface === "mcp");
     const tools = new Set(rows.map((r) => (r.meta as { tool?: string }).tool));
     for (const t of ["test_simple_text", "test_sampling", "test_elicitation", "test_tool_with_progress", "test_reconnection", "test_error_handling"]) expect(tools).toContain(t);
-    expect(rows.every((r) => r.decision === "allow")).toBe(true);
+    const calls = rows.filter((r) => (r.meta as { tool?: string }).tool !== undefined);
+    expect(calls.every((r) => r.decision === "allow")).toBe(true);
+    // the client's answers to the server's sampling and elicitation requests were governed too, and passed
+    const answers = rows.filter((r) => (r.meta as { answer_to?: string }).answer_to !== undefined);
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.filter((r) => r.decision === "deny")).toEqual([]);
   },
   { timeout: 90_000 },
 );

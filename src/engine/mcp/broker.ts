@@ -100,6 +100,8 @@ interface InputBridge {
   token?: string;
   /** input key → the server's request id, handed to the client, awaiting its answer */
   asked: Map<string, JsonRpcId>;
+  /** input key → the server's request method (what the answer is for) */
+  askedMethods: Map<string, string>;
   /** server requests that arrived after the InputRequiredResult went out */
   queued: Array<{ id: JsonRpcId; method: string; params?: Record<string, unknown> }>;
   timer: ReturnType<typeof setTimeout>;
@@ -131,7 +133,7 @@ export class Broker {
   private readonly byClient = new Map<string, JsonRpcId>();
   private readonly progress = new Map<string, { peer: ClientPeer; clientToken: string | number; clientId: JsonRpcId }>();
   /** server → client requests in flight: `${channel server}\u0000${id}` → peer */
-  private readonly serverRequests = new Map<string, ClientPeer>();
+  private readonly serverRequests = new Map<string, { peer: ClientPeer; method: string }>();
   private readonly channels = new Map<Channel, ChannelState>();
   /** client requests (`${clientPeerId}\u0000${clientId}`) being governed, not yet forwarded */
   private readonly governing = new Set<string>();
@@ -212,8 +214,29 @@ export class Broker {
         return;
       }
       // answer to a server → client request: ids were not remapped (they live in the server's id space)
-      this.serverRequests.delete(`${peer.channel.server}\u0000${msg.id}`);
-      peer.channel.send(msg);
+      const key = `${peer.channel.server}\u0000${msg.id}`;
+      const asked = this.serverRequests.get(key);
+      this.serverRequests.delete(key);
+      void this.answerServer(peer, peer.channel, msg, asked?.method);
+    }
+  }
+
+  /**
+   * A client's answer to a server's request goes to the server through the governor: what the
+   * client's user typed into a form, or its model wrote, is scanned like arguments; a withheld
+   * answer reaches the server as an error instead (fail closed when it cannot be checked).
+   */
+  private async answerServer(peer: ClientPeer, ch: Channel, msg: JsonRpcResponse, method: string | undefined): Promise<void> {
+    const govern = this.opts.governor.answer;
+    if (!method || isError(msg) || !govern) {
+      ch.send(msg);
+      return;
+    }
+    try {
+      const r = await govern.call(this.opts.governor, { server: ch.server, method, result: msg.result, session_id: peer.id, token: peer.token });
+      ch.send("refused" in r ? errorResponse(msg.id, INTERNAL_ERROR, r.refused) : { ...msg, result: r.result });
+    } catch (e) {
+      ch.send(errorResponse(msg.id, INTERNAL_ERROR, `TapPass could not check the client's answer to ${method} (${(e as Error).message}); withheld`));
     }
   }
 
@@ -376,7 +399,7 @@ export class Broker {
         const peer = call?.[1].peer ?? this.soloPeer(ch);
         if (peer && peer.era !== "modern") {
           // a handshake-era client takes server requests as they are
-          this.serverRequests.set(`${ch.server}\u0000${msg.id}`, peer);
+          this.serverRequests.set(`${ch.server}\u0000${msg.id}`, { peer, method: msg.method });
           peer.send(msg, call?.[1].clientId);
           return;
         }
@@ -404,10 +427,10 @@ export class Broker {
         }
       }
       if (msg.method === "notifications/cancelled") {
-        const peer = this.serverRequests.get(`${ch.server}\u0000${String(params.requestId)}`);
-        if (peer) {
+        const asked = this.serverRequests.get(`${ch.server}\u0000${String(params.requestId)}`);
+        if (asked) {
           this.serverRequests.delete(`${ch.server}\u0000${String(params.requestId)}`);
-          peer.send(msg);
+          asked.peer.send(msg);
         }
         return;
       }
@@ -475,7 +498,11 @@ export class Broker {
         }
         const answer = await this.ask(p.peer!, r.method, isObj(r.params) ? r.params : undefined, p.clientId);
         if (isError(answer)) return errorResponse(res.id, answer.error.code, `the client did not answer the server's ${r.method}: ${answer.error.message}`);
-        responses[key] = answer.result;
+        const checked = this.opts.governor.answer
+          ? await this.opts.governor.answer({ server: p.channel.server, method: r.method, result: answer.result, session_id: p.peer!.id, token: p.peer!.token })
+          : { result: answer.result };
+        if ("refused" in checked) return errorResponse(res.id, INTERNAL_ERROR, checked.refused);
+        responses[key] = checked.result;
       }
       const params: Record<string, unknown> = { ...(p.params ?? {}) };
       delete params.inputResponses;
@@ -526,14 +553,16 @@ export class Broker {
     const token = randomBytes(24).toString("base64url"); // one-time and unguessable: the retry must present it
     const inputRequests: Record<string, unknown> = {};
     const asked = new Map<string, JsonRpcId>();
+    const askedMethods = new Map<string, string>();
     requests.forEach((r, i) => {
       const key = `input-${i + 1}`;
       asked.set(key, r.id);
+      askedMethods.set(key, r.method);
       inputRequests[key] = r.params === undefined ? { method: r.method } : { method: r.method, params: r.params };
     });
     const timer = setTimeout(() => this.abandonInput(token, "the client did not come back with the input the server asked for"), this.opts.inputWaitMs ?? INPUT_WAIT_MS);
     (timer as { unref?: () => void }).unref?.();
-    this.bridges.set(token, { bid, channel: ch, method: call.method, name: call.params?.name, token: peer.token, asked, queued: [], timer });
+    this.bridges.set(token, { bid, channel: ch, method: call.method, name: call.params?.name, token: peer.token, asked, askedMethods, queued: [], timer });
     this.bridgeOfCall.set(bid, token);
     // detach the call from this client request (answered now; a stateless HTTP exchange ends here)
     this.byClient.delete(`${peer.id}\u0000${String(clientId)}`);
@@ -565,7 +594,7 @@ export class Broker {
       peer.send(errorResponse(msg.id, INTERNAL_ERROR, "the call this input was for has already ended"), msg.id);
       return;
     }
-    for (const [key, sid] of b.asked) b.channel.send({ jsonrpc: "2.0", id: sid, result: responses[key] as Record<string, unknown> });
+    for (const [key, sid] of b.asked) void this.answerServer(peer, b.channel, { jsonrpc: "2.0", id: sid, result: responses[key] as Record<string, unknown> }, b.askedMethods.get(key));
     call.peer = peer;
     call.clientId = msg.id;
     const meta = isObj(params._meta) ? params._meta : {};

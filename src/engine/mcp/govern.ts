@@ -11,7 +11,7 @@ import { deniedResult } from "./broker.ts";
 import { ToolStore, toolHash, toolStateVersion } from "./discovery.ts";
 import { decideTool, type ToolDecision } from "./filter.ts";
 import { getServer } from "./registry.ts";
-import { applySegments, argSegments, resultSegments } from "./segments.ts";
+import { applySegments, argSegments, resultSegments, stringLeaves } from "./segments.ts";
 import type { CallGate, CallRequest, Governor, Tool } from "./types.ts";
 
 /** JSON-RPC error code of a request the client cancelled (the SDK's RequestCancelled). */
@@ -157,6 +157,31 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
           await track(call.finish({ meta: { upstream_error: { code: error.code, message: error.message.slice(0, 200) }, ...cancelled } }));
         },
       };
+    },
+
+    async answer(req) {
+      const request = stringLeaves(req.result, "result").map((l) => ({ path: l.path, kind: "tool_args" as const, text: l.text }));
+      if (request.length === 0) return { result: req.result }; // no text: nothing a detector could find
+      const original = request.map((s) => ({ ...s }));
+      const token = req.token ?? (await o.token?.(req.session_id));
+      const call = o.pipeline.begin({
+        surface: "mcp",
+        token,
+        agent: agent(),
+        session_id: (req.token && sessionOfToken(req.token)) || req.session_id,
+        request,
+        tool_calls: [],
+        meta: { answer_to: req.method, mcp_server: req.server },
+      });
+      let v: Verdict;
+      try {
+        v = await call.run("before_call");
+      } catch (e) {
+        v = call.deny("mcp_broker:pipeline_error", `the policy pipeline failed (${(e as Error).message}); withheld (fail closed)`);
+      }
+      const row = await track(call.finish());
+      if (v.decision === "deny") return { refused: `TapPass withheld the client's answer to ${req.method}: ${v.denied_by?.reason ?? "denied by policy"} [trace ${row.trace_id}]` };
+      return { result: applySegments({ result: req.result }, original, call.ctx.request).value.result };
     },
   };
 }

@@ -80,4 +80,19 @@ export interface Governor {
   filterTools(tools: Tool[], server: string): Tool[];
   /** Gate one tools/call (before_call; the returned gate runs after_call). */
   call(req: CallRequest): Promise<CallGate>;
+  /**
+   * A client's answer to a server's request (an elicitation's form, a sampling result, roots) on
+   * its way to the server: scanned like arguments (secrets, PII…), audited when it carries text.
+   * The answer to send (redactions written back), or why it is withheld.
+   */
+  answer?(req: AnswerRequest): Promise<{ result: Record<string, unknown> } | { refused: string }>;
+}
+
+export interface AnswerRequest {
+  server: string;
+  /** The server's request the answer is for (elicitation/create, sampling/createMessage, roots/list). */
+  method: string;
+  result: Record<string, unknown>;
+  session_id: string;
+  token?: string;
 }

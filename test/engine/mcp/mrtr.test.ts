@@ -37,7 +37,7 @@ const search: Tool = { name: "search_docs", description: "Search the documentati
 const META = (caps: Record<string, unknown>) => ({ "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": caps });
 const ELICIT = { mode: "form", message: "Really search?", requestedSchema: { type: "object", properties: { ok: { type: "boolean" } } } };
 
-async function setup(inputWaitMs?: number) {
+async function setup(inputWaitMs?: number, era: "modern" | "legacy" = "modern") {
   const keys = loadKeys(h.home);
   const envelope = signedEnvelope(testPayload(), keys);
   const p = envelope.payload;
@@ -64,7 +64,7 @@ async function setup(inputWaitMs?: number) {
   };
   const broker = new Broker({ governor, inputWaitMs });
   const toClient: JsonRpcMessage[] = [];
-  const peer: ClientPeer = { id: "client-1", era: "modern", channel, send: (m) => toClient.push(m) };
+  const peer: ClientPeer = { id: "client-1", era, channel, send: (m) => toClient.push(m) };
   broker.attach(peer);
   broker.fromClient(peer, { jsonrpc: "2.0", id: "l", method: "tools/list", params: { _meta: META({}) } });
   await tick();
@@ -120,6 +120,42 @@ test("a server's request inside a stateless client's call: input_required, a che
   expect(s.upstream.filter((m) => "method" in m && m.method === "tools/call")).toHaveLength(2); // a new, separately governed call
   expect(byId(s.toClient, 5)[0]?.result).toMatchObject({ resultType: "input_required" });
   expect(byId(s.toClient, 5)[0]?.result?.requestState).not.toBe(state1);
+});
+
+test("the client's answer is scanned on its way to the server: a credential in it reaches the server as an error, never as the answer", async () => {
+  const s = await setup();
+  const SECRET = "ghp_Q8m2ZxV7nL4kR9tY1bC6dF3hJ5wE0aS8uP2i";
+  s.broker.fromClient(s.peer, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "search_docs", arguments: { query: "q" }, _meta: META({ elicitation: {} }) } });
+  await until(() => byId(s.toClient, 1).length > 0);
+  const token = byId(s.toClient, 1)[0]!.result!.requestState as string;
+  const answer = { action: "accept", content: { ok: true, note: `here is my token ${SECRET}` } };
+  s.broker.fromClient(s.peer, { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "search_docs", arguments: { query: "q" }, requestState: token, inputResponses: { "input-1": answer }, _meta: META({ elicitation: {} }) } });
+  await until(() => s.upstream.some((m) => "id" in m && m.id === "srv-1" && !("method" in m)));
+  const toServer = s.upstream.filter((m) => "id" in m && m.id === "srv-1" && !("method" in m));
+  expect(toServer).toHaveLength(1);
+  expect(toServer[0]).toMatchObject({ error: { code: -32603, message: expect.stringContaining("TapPass withheld the client's answer to elicitation/create") } });
+  expect(JSON.stringify(s.upstream)).not.toContain(SECRET);
+  await s.flush();
+  const rows = readRows(db).filter((r) => r.surface === "mcp" && r.meta.answer_to === "elicitation/create");
+  expect(rows).toHaveLength(1);
+  expect(rows[0]!.decision).toBe("deny");
+  expect(JSON.stringify(rows[0])).not.toContain(SECRET);
+});
+
+test("a handshake-era client's answer to a server's request is scanned too: a clean answer goes through, a credential becomes an error", async () => {
+  const s = await setup(undefined, "legacy");
+  const SECRET = "ghp_Q8m2ZxV7nL4kR9tY1bC6dF3hJ5wE0aS8uP2i";
+  for (const [n, note] of [[1, "all good"], [2, `use ${SECRET}`]] as const) {
+    s.broker.fromClient(s.peer, { jsonrpc: "2.0", id: n, method: "tools/call", params: { name: "search_docs", arguments: { query: "q" } } });
+    // the handshake-era client gets the server's request as it is, under the server's id
+    await until(() => s.toClient.some((m) => "method" in m && m.method === "elicitation/create" && "id" in m && m.id === `srv-${n}`));
+    s.broker.fromClient(s.peer, { jsonrpc: "2.0", id: `srv-${n}`, result: { action: "accept", content: { ok: true, note } } });
+    await until(() => s.upstream.some((m) => "id" in m && m.id === `srv-${n}` && !("method" in m)));
+  }
+  const answers = s.upstream.filter((m) => "id" in m && !("method" in m));
+  expect(answers[0]).toEqual({ jsonrpc: "2.0", id: "srv-1", result: { action: "accept", content: { ok: true, note: "all good" } } });
+  expect(answers[1]).toMatchObject({ id: "srv-2", error: { message: expect.stringContaining("TapPass withheld the client's answer to elicitation/create") } });
+  expect(JSON.stringify(s.upstream)).not.toContain(SECRET);
 });
 
 test("a client without the capability: the server's request is refused upstream, nothing reaches the client", async () => {
