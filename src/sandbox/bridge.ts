@@ -35,13 +35,48 @@ function splice(a: Socket, b: Socket): void {
   b.on("close", end);
 }
 
+/**
+ * Connect to a host-side unix socket, waiting up to `waitMs` for it to appear: the governor hands
+ * the spec over first and starts its forwarders and egress proxy while the command starts.
+ */
+export function connectUnix(path: string, waitMs = 5000): Promise<Socket> {
+  const deadline = Date.now() + waitMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = connect({ path });
+      s.once("connect", () => {
+        s.removeAllListeners("error");
+        resolve(s);
+      });
+      s.once("error", (e: NodeJS.ErrnoException) => {
+        if ((e.code === "ENOENT" || e.code === "ECONNREFUSED") && Date.now() < deadline) setTimeout(attempt, 5);
+        else reject(e);
+      });
+    };
+    attempt();
+  });
+}
+
 /** Inside the namespace: accept on loopback, forward to a unix socket. */
 export async function startBridge(listeners: BridgeListener[]): Promise<Server[]> {
   return Promise.all(
     listeners.map(
       (l) =>
         new Promise<Server>((resolve, reject) => {
-          const s = createServer((c) => splice(c, connect({ path: l.unix })));
+          const s = createServer((c) => {
+            c.pause();
+            c.on("error", () => c.destroy());
+            connectUnix(l.unix).then(
+              (u) => {
+                if (c.destroyed) u.destroy();
+                else {
+                  splice(c, u);
+                  c.resume();
+                }
+              },
+              () => c.destroy(),
+            );
+          });
           s.once("error", reject);
           if (l.fd !== undefined) s.listen({ fd: l.fd }, () => resolve(s));
           else s.listen({ port: l.port ?? 0, host: "127.0.0.1" }, () => resolve(s));

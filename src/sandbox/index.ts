@@ -17,8 +17,10 @@ import { closeSync, rmSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { selfCommand } from "../cli/self.ts";
 import { inputError } from "../engine/errors.ts";
-import { startEgressProxy, type EgressEvent, type EgressPolicy } from "./egress-proxy.ts";
-import { egressSocket, type ForwardTarget, startPortForwarders } from "./bridge.ts";
+// egress-proxy.ts and bridge.ts (node:net, ~3.5 ms to load) are imported once the spec is handed over
+import type { ForwardTarget } from "./bridge.ts";
+import type { EgressEvent, EgressPolicy } from "./egress-proxy.ts";
+import { egressSocket } from "./paths.ts";
 import { debugSpan } from "./debug.ts";
 import { landlockAbi } from "./landlock.ts";
 import { type LaunchDirs, type Prelaunch, type StdioOpt, launchDirs, stepEnv } from "./prelaunch.ts";
@@ -195,8 +197,23 @@ export async function spawnConfined(spec: SandboxSpec, argv: string[], opts: Spa
     }
     if (typeof specFd !== "number") throw new Error("no spec channel to the sandbox (fd 3)");
 
-    // 2. Meanwhile: the egress proxy, the forwarders and the late part of the spec.
-    const [proxy, fwd, late] = await Promise.allSettled([
+    // 2. Meanwhile: the late part of the spec.
+    const { env, ports = [] } = opts.late ? await opts.late() : { env: spec.env };
+    const extra = ports.filter((p) => !inner.bridged_ports.includes(p));
+    inner.bridged_ports = [...inner.bridged_ports, ...extra];
+    inner.connect_tcp_ports = [...new Set([...inner.connect_tcp_ports, ...extra])];
+    inner.env = opts.setProxyEnv === false ? env : { ...env, ...proxyEnv(spec.egress.proxy_port) };
+
+    // 3. Hand the spec over; the step restricts itself and execve's.
+    await writeAll(specFd, JSON.stringify(inner));
+    closeSync(specFd);
+    specFd = undefined;
+
+    // 4. The host side of the bridge — the egress proxy and the forwarders to the gateway, the hook
+    // governor and the MCP brokers — starts while the command does: the in-namespace bridge waits
+    // for each unix socket to appear (bridge.ts), so an early connection is held, never passed by.
+    const [{ startEgressProxy }, { startPortForwarders }] = await Promise.all([import("./egress-proxy.ts"), import("./bridge.ts")]);
+    const [proxy, fwd] = await Promise.allSettled([
       startEgressProxy({
         policy,
         unixPath: egressSocket(sockDir),
@@ -207,26 +224,11 @@ export async function spawnConfined(spec: SandboxSpec, argv: string[], opts: Spa
           opts.onEgress?.(e);
         },
       }),
-      startPortForwarders(sockDir, spec.bridged_ports, opts.forward),
-      opts.late ? opts.late() : Promise.resolve({ env: spec.env }),
+      startPortForwarders(sockDir, inner.bridged_ports, opts.forward),
     ]);
     if (proxy.status === "fulfilled") closers.push(proxy.value.close);
     if (fwd.status === "fulfilled") closers.push(fwd.value.close);
-    for (const r of [proxy, fwd, late]) if (r.status === "rejected") throw r.reason;
-    const { env, ports = [] } = (late as PromiseFulfilledResult<{ env: Record<string, string>; ports?: number[] }>).value;
-    const extra = ports.filter((p) => !inner.bridged_ports.includes(p));
-    if (extra.length > 0) {
-      const more = await startPortForwarders(sockDir, extra);
-      closers.push(more.close);
-      inner.bridged_ports = [...inner.bridged_ports, ...extra];
-      inner.connect_tcp_ports = [...new Set([...inner.connect_tcp_ports, ...extra])];
-    }
-    inner.env = opts.setProxyEnv === false ? env : { ...env, ...proxyEnv(spec.egress.proxy_port) };
-
-    // 3. Hand the spec over; the step restricts itself and execve's.
-    await writeAll(specFd, JSON.stringify(inner));
-    closeSync(specFd);
-    specFd = undefined;
+    for (const r of [proxy, fwd]) if (r.status === "rejected") throw r.reason;
 
     const c = child;
     const exited = c.exited.then(async (code) => {

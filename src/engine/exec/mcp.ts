@@ -8,7 +8,7 @@
  *    stdio over TCP to the governor; there the broker spawns the real server and governs it.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { type Server, type Socket, createServer } from "node:net";
+import type { Server, Socket } from "node:net";
 import { PassThrough } from "node:stream";
 import { join } from "node:path";
 import type { Keys } from "../crypto/keys.ts";
@@ -102,8 +102,8 @@ async function startRelay(o: {
   cwd: string;
   log: (line: string) => void;
 }): Promise<{ port: number; close(): Promise<void> }> {
-  // node:crypto only here: its first import is slow, and most runs have no stdio MCP server.
-  const { timingSafeEqual } = await import("node:crypto");
+  // node:crypto and node:net only here: their first import is slow, and most runs have no stdio MCP server.
+  const [{ timingSafeEqual }, { createServer }] = await Promise.all([import("node:crypto"), import("node:net")]);
   const sockets = new Set<Socket>();
   const running = new Set<Promise<unknown>>();
   const secret = Buffer.from(o.sessionSecret);
