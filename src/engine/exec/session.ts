@@ -22,7 +22,7 @@
  * import alone costs ~4 ms): ids come from Web Crypto.
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, } from "node:os";
+import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { selfCommand } from "../../cli/self.ts";
 import * as sandbox from "../../sandbox/index.ts";
