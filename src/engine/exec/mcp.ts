@@ -9,7 +9,6 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { Server, Socket } from "node:net";
-import { PassThrough } from "node:stream";
 import { join } from "node:path";
 import type { Keys } from "../crypto/keys.ts";
 import { inputError } from "../errors.ts";
@@ -102,8 +101,9 @@ async function startRelay(o: {
   cwd: string;
   log: (line: string) => void;
 }): Promise<{ port: number; close(): Promise<void> }> {
-  // node:crypto and node:net only here: their first import is slow, and most runs have no stdio MCP server.
-  const [{ timingSafeEqual }, { createServer }] = await Promise.all([import("node:crypto"), import("node:net")]);
+  // node:crypto, node:net and node:stream only here: their first import is slow (~2–3 ms each, on
+  // exec's critical path), and most runs have no stdio MCP server.
+  const [{ timingSafeEqual }, { createServer }, { PassThrough }] = await Promise.all([import("node:crypto"), import("node:net"), import("node:stream")]);
   const sockets = new Set<Socket>();
   const running = new Set<Promise<unknown>>();
   const secret = Buffer.from(o.sessionSecret);
