@@ -6,10 +6,21 @@
  * verifies what the install signs. Signatures travel as "ed25519:<key_id>:<base64>".
  */
 import type { KeyObject } from "node:crypto";
-import * as ed from "@noble/ed25519";
-import { sha512 } from "@noble/hashes/sha2.js";
 
-ed.hashes.sha512 = sha512;
+type Noble = typeof import("@noble/ed25519");
+let nobleMemo: Noble | undefined;
+/**
+ * @noble/ed25519 with @noble/hashes' SHA-512, loaded on first use: the hashes module builds its
+ * tables at import (~2 ms), which a process that signs and verifies natively never needs.
+ */
+function noble(): Noble {
+  if (!nobleMemo) {
+    const ed = require("@noble/ed25519") as Noble;
+    ed.hashes.sha512 = (require("@noble/hashes/sha2.js") as typeof import("@noble/hashes/sha2.js")).sha512;
+    nobleMemo = ed;
+  }
+  return nobleMemo;
+}
 
 // node:crypto is loaded on first use: its import alone costs 4–9 ms of start-up, which commands
 // that only read keys (exec on its way to the sandbox) should not pay.
@@ -27,7 +38,7 @@ export function signerFor(secret: Uint8Array): (msg: Uint8Array) => Uint8Array {
     sign(null, Buffer.alloc(1), k);
     return (msg) => new Uint8Array(sign(null, msg, k));
   } catch {
-    return (msg) => ed.sign(msg, secret);
+    return (msg) => noble().sign(msg, secret);
   }
 }
 
@@ -42,7 +53,7 @@ export function verifierFor(pub: Uint8Array): (sig: Uint8Array, msg: Uint8Array)
   }
   return (sig, msg) => {
     try {
-      return k && sig.length === 64 ? verify(null, msg, k, sig) : ed.verify(sig, msg, pub);
+      return k && sig.length === 64 ? verify(null, msg, k, sig) : noble().verify(sig, msg, pub);
     } catch {
       return false;
     }
@@ -63,15 +74,15 @@ function cached<T>(m: Map<string, T>, raw: Uint8Array, make: (raw: Uint8Array) =
   return f;
 }
 
-export const newSecretKey = (): Uint8Array => ed.utils.randomSecretKey();
-export const publicKeyOf = (secret: Uint8Array): Uint8Array => ed.getPublicKey(secret);
+export const newSecretKey = (): Uint8Array => noble().utils.randomSecretKey();
+export const publicKeyOf = (secret: Uint8Array): Uint8Array => noble().getPublicKey(secret);
 export const signBytes = (msg: Uint8Array, secret: Uint8Array): Uint8Array => cached(signers, secret, signerFor)(msg);
 export const verifyBytes = (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean => cached(verifiers, pub, verifierFor)(sig, msg);
 
 /** Pure-JS verification (no native code): what an offline verifier anywhere can run. */
 export function verifyBytesPortable(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean {
   try {
-    return ed.verify(sig, msg, pub);
+    return noble().verify(sig, msg, pub);
   } catch {
     return false;
   }

@@ -4,8 +4,6 @@
  *  - es256.json:   signs capability tokens (JWT, ES256)
  * `jwks()` publishes both public keys; `tappass keys export --jwks` prints it.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
@@ -34,7 +32,12 @@ const ED_FILE = "ed25519.json";
 const ES_FILE = "es256.json";
 
 /** Key id: first 16 hex chars of SHA-256 over the raw public key bytes. */
-export const kidOf = (pub: Uint8Array | string) => bytesToHex(sha256(typeof pub === "string" ? utf8ToBytes(pub) : pub)).slice(0, 16);
+/** A key id: the first 16 hex digits of the SHA-256 of the public key (@noble/hashes, loaded when a key is made). */
+export const kidOf = (pub: Uint8Array | string): string => {
+  const { sha256 } = require("@noble/hashes/sha2.js") as typeof import("@noble/hashes/sha2.js");
+  const { bytesToHex, utf8ToBytes } = require("@noble/hashes/utils.js") as typeof import("@noble/hashes/utils.js");
+  return bytesToHex(sha256(typeof pub === "string" ? utf8ToBytes(pub) : pub)).slice(0, 16);
+};
 
 function writeSecret(path: string, data: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
