@@ -2,7 +2,7 @@
  * Starting the sandbox process before its spec is known (exec's prelaunch), kept apart from the
  * rest of the kernel ring so exec can do it before the bulk of the engine has even loaded.
  */
-import { chmodSync, closeSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { debugSpan } from "./debug.ts";
@@ -51,12 +51,37 @@ export function prelaunch(argv: string[], stdio: [StdioOpt, StdioOpt, StdioOpt] 
     specFd,
     abandon: () =>
       (gone ??= (async () => {
-        // SIGKILL first: the step must not see EOF on fd 3 (it would say "no spec" on stderr).
+        // The whole tree dies before fd 3 closes: the step must never see EOF (it would say "no spec"
+        // on stderr). bwrap's namespace init and the step are killed by pid, not only through
+        // bwrap's --die-with-parent, which lands a moment after bwrap itself is gone.
+        for (const pid of descendants(child.pid).reverse()) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {}
+        }
         child.kill("SIGKILL");
         await child.exited.catch(() => undefined);
         if (typeof specFd === "number") closeSync(specFd);
       })()),
   };
+}
+
+/** Every process below `pid`, parents before children (Linux: /proc/PID/task/PID/children). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const walk = (p: number, depth: number) => {
+    if (depth > 8) return;
+    let kids: number[] = [];
+    try {
+      kids = readFileSync(`/proc/${p}/task/${p}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {}
+    for (const k of kids) {
+      out.push(k);
+      walk(k, depth + 1);
+    }
+  };
+  walk(pid, 0);
+  return out;
 }
 
 /** The sandbox process's environment (the agent's own comes in the spec). */
