@@ -3,7 +3,8 @@
  * Input (stdin JSON): { session_id, tool_name, tool_input, cwd, hook_event_name, mcp_server? … }
  * Output: { hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision, permissionDecisionReason } }
  */
-import type { GovernedCall, Pipeline, TextSegment, ToolCall } from "../pipeline/types.ts";
+import { requestSegments } from "../mcp/segments.ts";
+import type { GovernedCall, Pipeline, ToolCall } from "../pipeline/types.ts";
 
 export interface ClaudeHookInput {
   session_id?: string;
@@ -44,18 +45,6 @@ export function toolCallFromHook(input: ClaudeHookInput): ToolCall {
   };
 }
 
-/** Argument text the detectors should see (commands, file contents, URLs…). */
-function argSegments(call: ToolCall): TextSegment[] {
-  const out: TextSegment[] = [];
-  const walk = (v: unknown, path: string) => {
-    if (typeof v === "string") out.push({ path, kind: "tool_args", text: v });
-    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}.${i}`));
-    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
-  };
-  walk(call.arguments, "tool_input");
-  return out;
-}
-
 /** Run the pipeline on one hook call and write its audit row. Never throws: errors deny. */
 export async function decideClaudeHook(
   pipeline: Pipeline,
@@ -72,7 +61,8 @@ export async function decideClaudeHook(
       sandbox_id: ctx.sandbox_id ?? null,
       session_id: input.session_id ?? "unknown-session",
       tool_calls: [call],
-      request: argSegments(call),
+      // argument text the detectors should see (commands, file contents, URLs…)
+      request: requestSegments({ tool_input: call.arguments }),
       meta: { tool: input.tool_name, harness: ctx.harness ?? "claude-code", cwd: input.cwd },
     });
     started = gc;

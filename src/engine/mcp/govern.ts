@@ -5,13 +5,13 @@
  * injection), after_call on the RESULT (indirect injection arrives in tool output). Each call
  * ends in exactly one audit row (surface "mcp"), refused or not.
  */
-import type { Pipeline, TextSegment, Verdict } from "../pipeline/types.ts";
+import type { CallInit, Pipeline, TextSegment, Verdict } from "../pipeline/types.ts";
 import type { Db } from "../store/db.ts";
 import { deniedResult } from "./broker.ts";
 import { ToolStore, toolHash, toolStateVersion } from "./discovery.ts";
 import { decideTool, type ToolDecision } from "./filter.ts";
 import { getServer } from "./registry.ts";
-import { applySegments, argSegments, resultSegments, stringLeaves } from "./segments.ts";
+import { applySegments, requestSegments, resultSegments } from "./segments.ts";
 import type { CallGate, CallRequest, Governor, Tool } from "./types.ts";
 
 /** JSON-RPC error code of a request the client cancelled (the SDK's RequestCancelled). */
@@ -42,6 +42,15 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
     return p;
   };
   const agent = () => o.agent ?? o.pipeline.policy.agent;
+  /** One governed pipeline call of the broker (surface "mcp"); a client's capability token names its session (verified by the pipeline, not trusted here). */
+  const begin = async (who: { token?: string; session_id: string }, init: Omit<CallInit, "surface" | "token" | "agent" | "session_id">) =>
+    o.pipeline.begin({
+      surface: "mcp",
+      token: who.token ?? (await o.token?.(who.session_id)),
+      agent: agent(),
+      session_id: (who.token && sessionOfToken(who.token)) || who.session_id,
+      ...init,
+    });
   const decide = decisionCache(o, store);
 
   return {
@@ -64,15 +73,10 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
       const decision: ToolDecision = req.tool
         ? decide(req.server, req.tool)
         : { allow: false, code: "unknown_tool", reason: `The MCP server "${req.server}" does not offer a tool named "${req.name}".` };
-      const request = argSegments(req.args, req.inputResponses);
+      const sent = { arguments: req.args, inputResponses: req.inputResponses };
+      const request = requestSegments(sent);
       const originalArgs = request.map((s) => ({ ...s }));
-      const token = req.token ?? (await o.token?.(req.session_id));
-      const call = o.pipeline.begin({
-        surface: "mcp",
-        token,
-        agent: agent(),
-        // a client's capability token names its session (verified by the pipeline, not trusted here)
-        session_id: (req.token && sessionOfToken(req.token)) || req.session_id,
+      const call = await begin(req, {
         request,
         tool_calls: [{ name: req.name, server: req.server, arguments: req.args, origin: "mcp" }],
         tool_schemas: req.tool ? { [req.name]: { description: req.tool.description, inputSchema: req.tool.inputSchema } } : {},
@@ -111,11 +115,11 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
       if (tc?.removed) return refuse(tc.removed.step, tc.removed.reason);
 
       // redactions in the arguments (and input responses) are written back before the call goes out
-      const { value: sent } = applySegments({ arguments: req.args, inputResponses: req.inputResponses }, originalArgs, call.ctx.request);
+      const { value: out } = applySegments(sent, originalArgs, call.ctx.request);
 
       return {
-        args: sent.arguments,
-        ...(req.inputResponses ? { inputResponses: sent.inputResponses } : {}),
+        args: out.arguments,
+        ...(req.inputResponses ? { inputResponses: out.inputResponses } : {}),
         async after(result) {
           const response = resultSegments(result);
           const original = response.map((s) => ({ ...s }));
@@ -160,19 +164,11 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
     },
 
     async answer(req) {
-      const request = stringLeaves(req.result, "result").map((l) => ({ path: l.path, kind: "tool_args" as const, text: l.text }));
+      const sent = { result: req.result };
+      const request = requestSegments(sent);
       if (request.length === 0) return { result: req.result }; // no text: nothing a detector could find
       const original = request.map((s) => ({ ...s }));
-      const token = req.token ?? (await o.token?.(req.session_id));
-      const call = o.pipeline.begin({
-        surface: "mcp",
-        token,
-        agent: agent(),
-        session_id: (req.token && sessionOfToken(req.token)) || req.session_id,
-        request,
-        tool_calls: [],
-        meta: { answer_to: req.method, mcp_server: req.server },
-      });
+      const call = await begin(req, { request, tool_calls: [], meta: { answer_to: req.method, mcp_server: req.server } });
       let v: Verdict;
       try {
         v = await call.run("before_call");
@@ -181,7 +177,7 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
       }
       const row = await track(call.finish());
       if (v.decision === "deny") return { refused: `TapPass withheld the client's answer to ${req.method}: ${v.denied_by?.reason ?? "denied by policy"} [trace ${row.trace_id}]` };
-      return { result: applySegments({ result: req.result }, original, call.ctx.request).value.result };
+      return { result: applySegments(sent, original, call.ctx.request).value.result };
     },
   };
 }

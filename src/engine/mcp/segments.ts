@@ -33,10 +33,14 @@ export function setAt<T>(root: T, parts: string[], text: string): T {
   return root;
 }
 
-/** A call's arguments — and a stateless client's input responses, which go to the server too — as request segments. */
-export function argSegments(args: Record<string, unknown>, inputResponses?: Record<string, unknown>): TextSegment[] {
-  const leaves = stringLeaves(args, "arguments");
-  if (inputResponses) stringLeaves(inputResponses, "inputResponses", leaves);
+/**
+ * What goes to the server, as request segments: every string leaf of each named part (a call's
+ * `arguments` and a stateless client's `inputResponses`, a client's answer `result`), its path
+ * starting with the part's name — so applySegments writes redactions back into the same object.
+ */
+export function requestSegments(parts: Record<string, unknown>): TextSegment[] {
+  const leaves: Array<{ path: string; text: string }> = [];
+  for (const [name, value] of Object.entries(parts)) if (value !== undefined) stringLeaves(value, name, leaves);
   return leaves.map((l) => ({ path: l.path, kind: "tool_args" as const, text: l.text }));
 }
 
