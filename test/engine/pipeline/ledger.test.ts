@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readRows } from "../../../src/engine/audit/read.ts";
-import { budgetLeaseCovers, flushLedger, hitRate, rateLeaseCovers, reconcile, release, reserve, returnLeases, usage } from "../../../src/engine/pipeline/steps/_ledger.ts";
+import { budgetLeaseCovers, countRepeats, flushLedger, hitRate, noteRepeat, rateLeaseCovers, reconcile, release, reserve, returnLeases, usage } from "../../../src/engine/pipeline/steps/_ledger.ts";
 import { testPayload } from "../../helpers/policy.ts";
 import { type Env, llmCall, pipelineEnv } from "./helpers.ts";
 
@@ -83,6 +83,33 @@ describe("the batched ledger transaction", () => {
     expect(a.status).toBe("fulfilled");
     expect(b.status).toBe("rejected");
     expect([rows("a"), rows("b")]).toEqual([1, 0]);
+  });
+});
+
+describe("write-behind repeat counts (the loop guard)", () => {
+  test("counted at once in this process, in the database a few ms later (or at the next ledger transaction), seen there by other processes", async () => {
+    env = await pipelineEnv();
+    const t0 = Date.now();
+    const stored = () => env.db.prepare<{ n: number | null }>("SELECT sum(n) AS n FROM pipeline_rate WHERE key LIKE 'loop:x|%'").get()?.n ?? 0;
+    for (let i = 0; i < 3; i++) noteRepeat(env.db, "loop:x", 300_000, t0 + i);
+    // this process counts what it noted before any write
+    expect(stored()).toBe(0);
+    expect(countRepeats(env.db, "loop:x", 300_000, t0 + 3)).toBe(3);
+    expect(countRepeats(env.db, "loop:y", 300_000, t0 + 3)).toBe(0);
+    // the settle timer writes it; another connection (process) then sees it
+    await Bun.sleep(30);
+    expect(stored()).toBe(3);
+    const { openDb } = await import("../../../src/engine/store/db.ts");
+    const other = openDb(env.db.path);
+    expect(countRepeats(other, "loop:x", 300_000, t0 + 4)).toBe(3);
+    noteRepeat(other, "loop:x", 300_000, t0 + 5, 2);
+    other.close(); // closing writes what is queued
+    expect(countRepeats(env.db, "loop:x", 300_000, t0 + 6)).toBe(5);
+    // outside the window they no longer count (and are pruned by the next write of the key)
+    expect(countRepeats(env.db, "loop:x", 300_000, t0 + 400_000)).toBe(0);
+    noteRepeat(env.db, "loop:x", 300_000, t0 + 400_000);
+    flushLedger(env.db);
+    expect(stored()).toBe(1);
   });
 });
 

@@ -19,6 +19,12 @@
  * close or exit. Until then the reservation still counts at its estimate. A reservation or lease
  * whose process died before settling it is charged at its amount when it expires (600 s by
  * default): a budget is never under-counted.
+ *
+ * Repeat counts (the loop guard, `countRepeats` / `noteRepeat`) are write-behind too: a check
+ * reads the database (no write lock, no commit) plus what this process has noted and not yet
+ * written, and the note rides on the same queue. A runaway loop is stopped all the same; another
+ * process sees this one's repeats a few milliseconds late, which a loop of five calls does not
+ * outrun. Limits that guard money or quotas (rate limits, budgets) stay check-and-update.
  */
 import { randomUUID } from "node:crypto";
 import type { Db } from "../../store/db.ts";
@@ -138,6 +144,25 @@ function returnRateLease(db: Db, k: string, l: RateLease): void {
   l.free = 0;
 }
 
+/**
+ * Events under key in the sliding window of `windowMs` (bucketed as hitRate's): what the
+ * database holds plus what this process noted and has not written yet. A read: no transaction.
+ */
+export function countRepeats(db: Db, key: string, windowMs: number, now: number): number {
+  const width = bucketWidth(windowMs);
+  const k = rateKey(key, windowMs);
+  const cutoff = Math.floor((now - windowMs) / width);
+  const stored = db.prepare<{ n: number | null }>("SELECT sum(n) AS n FROM pipeline_rate WHERE key = ? AND bucket >= ?").get(k, cutoff)?.n ?? 0;
+  const h = states.get(db)?.queue.hits.get(k);
+  return stored + (h && h.bucket >= cutoff ? h.n : 0);
+}
+
+/** Note n events under key (write-behind: the next ledger transaction of this process, or a few ms later). */
+export function noteRepeat(db: Db, key: string, windowMs: number, now: number, n = 1): void {
+  const width = bucketWidth(windowMs);
+  stateOf(db).queue.addHit(rateKey(key, windowMs), Math.floor(now / width), Math.floor((now - windowMs) / width), n);
+}
+
 // ---------------------------------------------------------------- budgets
 
 export interface Reservation {
@@ -250,8 +275,12 @@ type Op = { r: Reservation; actual: number | null; now: number };
 /** How long a settlement may wait for a ledger transaction to carry it (ms). */
 export const SETTLE_DELAY_MS = 5;
 
+/** Rate events noted write-behind, by rate key: the bucket they fall in and how many. */
+type Hits = Map<string, { bucket: number; n: number; cutoff: number }>;
+
 class SettleQueue {
   ops: Op[] = [];
+  hits: Hits = new Map();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private leaseTimer: ReturnType<typeof setInterval> | undefined;
   closed = false;
@@ -263,6 +292,19 @@ class SettleQueue {
     if (this.closed) return;
     this.ops.push(op);
     this.schedule(SETTLE_DELAY_MS);
+  }
+  /** Queue n rate events under k (a new bucket first writes the one before it). */
+  addHit(k: string, bucket: number, cutoff: number, n: number): void {
+    if (this.closed) return;
+    const h = this.hits.get(k);
+    if (h && h.bucket !== bucket) this.flush();
+    const cur = this.hits.get(k);
+    if (cur) cur.n += n;
+    else this.hits.set(k, { bucket, n, cutoff });
+    this.schedule(SETTLE_DELAY_MS);
+  }
+  get size(): number {
+    return this.ops.length + this.hits.size;
   }
   private schedule(ms: number): void {
     if (this.timer) return;
@@ -297,7 +339,7 @@ class SettleQueue {
   tidy(now: number, all: boolean): void {
     const stale = [...this.st.rate].filter(([k, l]) => all || l.bucket !== Math.floor(now / bucketWidth(Number(k.slice(k.lastIndexOf("|") + 1)))));
     const idle = [...this.st.budget.values()].filter((l) => l.inflight === 0 && (all || now - l.lastUse > LEASE_IDLE_MS));
-    if (!this.ops.length && !stale.length && !idle.length) return;
+    if (!this.size && !stale.length && !idle.length) return;
     tx(this.db, () => {
       this.applyHere();
       for (const [k, l] of stale) {
@@ -313,20 +355,34 @@ class SettleQueue {
   }
   /** Apply everything queued, in its own transaction (or the one already open). */
   flush(): void {
-    if (this.closed || this.ops.length === 0) return;
+    if (this.closed || this.size === 0) return;
     const ops = this.ops.splice(0);
+    const hits = this.hits;
+    this.hits = new Map();
     try {
-      tx(this.db, () => this.apply(ops));
+      tx(this.db, () => this.apply(ops, hits));
     } catch (e) {
       this.ops.unshift(...ops);
+      for (const [k, h] of hits) this.hits.set(k, h);
       throw e;
     }
   }
   /** Apply inside the caller's open transaction. */
   applyHere(): void {
-    if (this.ops.length) this.apply(this.ops.splice(0));
+    if (!this.size) return;
+    const hits = this.hits;
+    this.hits = new Map();
+    this.apply(this.ops.splice(0), hits);
   }
-  private apply(ops: Op[]): void {
+  private apply(ops: Op[], hits: Hits): void {
+    if (hits.size) {
+      const prune = this.db.prepare("DELETE FROM pipeline_rate WHERE key = ? AND bucket < ?");
+      const add = this.db.prepare("INSERT INTO pipeline_rate (key, bucket, n) VALUES (?, ?, ?) ON CONFLICT(key, bucket) DO UPDATE SET n = n + excluded.n");
+      for (const [k, h] of hits) {
+        prune.run(k, h.cutoff);
+        add.run(k, h.bucket, h.n);
+      }
+    }
     const del = this.db.prepare("DELETE FROM pipeline_reservations WHERE id = ?");
     const shrink = this.db.prepare("UPDATE pipeline_reservations SET amount = max(0, amount - ?) WHERE id = ?");
     // Leased reservations share a row: one UPDATE per lease and one usage upsert per key per flush.
@@ -367,7 +423,7 @@ class SettleQueue {
     if (this.timer) clearTimeout(this.timer);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.timer = this.leaseTimer = undefined;
-    // calls still in flight keep their part of a lease; the rest goes back
+    // calls still in flight keep their part of a lease; the rest goes back (noted repeats are written too)
     for (const l of this.st.budget.values()) {
       if (l.inflight === 0 || l.free <= 0) continue;
       this.ops.push({ r: { id: l.id, key: l.key, amount: l.free, leased: true }, actual: null, now: Date.now() });
@@ -381,7 +437,7 @@ class SettleQueue {
 /** Apply this process's queued settlements inside an open ledger transaction; returns how many there were. */
 export function applyPending(db: Db): number {
   const q = states.get(db)?.queue;
-  const n = q?.ops.length ?? 0;
+  const n = q?.size ?? 0;
   q?.applyHere();
   return n;
 }

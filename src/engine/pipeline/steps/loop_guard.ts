@@ -2,11 +2,12 @@
  * loop_guard: the same tool with the same arguments more than max_repeats times (default 5)
  * within window_s (default 300) in one session is a runaway loop: the call is denied and the
  * session is killed (every later call in it is refused). State lives in SQLite, so the count
- * holds across processes.
+ * holds across processes; it is written behind (countRepeats / noteRepeat in _ledger.ts), so a
+ * tool call pays a read here, not a write transaction of its own.
  */
 import { canonicalText } from "../../audit/chain.ts";
 import type { StepDef } from "../types.ts";
-import { hitRate, isSessionKilled, killSession } from "./_ledger.ts";
+import { countRepeats, isSessionKilled, killSession, noteRepeat } from "./_ledger.ts";
 import { num, shortHash, toolVerdict, toolsInScope, type ToolHit } from "./_util.ts";
 
 const step: StepDef = {
@@ -14,7 +15,6 @@ const step: StepDef = {
   phase: "before_call",
   phases: ["before_call", "after_call"],
   aspect: "tools",
-  ledger: (ctx, env) => toolsInScope(ctx, env.phase).length > 0,
   run(ctx, env) {
     // enforce_session_scope read the session's row earlier in this phase (same call): not again
     const killed = ctx.flags._session_alive_phase === env.phase ? undefined : isSessionKilled(env.db, ctx.session_id);
@@ -29,8 +29,10 @@ const step: StepDef = {
     const hits: ToolHit[] = [];
     for (const call of calls) {
       const fp = shortHash(`${call.server ?? ""}\u0000${call.name}\u0000${canonicalText(call.arguments)}`);
-      const r = hitRate(env.db, `loop:sess=${ctx.session_id}:fp=${fp}`, max, windowMs, env.now());
-      if (!r.ok) hits.push({ call, reason: `tool "${call.name}" called with the same arguments ${r.count + 1} times in ${windowMs / 1000} s (limit ${max}): loop`, detail: { fingerprint: fp, repeats: r.count + 1 } });
+      const key = `loop:sess=${ctx.session_id}:fp=${fp}`;
+      const count = countRepeats(env.db, key, windowMs, env.now());
+      if (count + 1 > max) hits.push({ call, reason: `tool "${call.name}" called with the same arguments ${count + 1} times in ${windowMs / 1000} s (limit ${max}): loop`, detail: { fingerprint: fp, repeats: count + 1 } });
+      else noteRepeat(env.db, key, windowMs, env.now());
     }
     if (hits.length === 0) return { decision: "allow", evidence: calls.length ? { tools_checked: calls.length } : {} };
     const mode = env.policy.pipeline.mode;
