@@ -16,6 +16,9 @@ const step: StepDef = {
   phases: ["before_call", "after_call"],
   aspect: "tools",
   run(ctx, env) {
+    const calls = toolsInScope(ctx, env.phase);
+    // a response without tool calls repeats nothing (and the session was checked before the call)
+    if (calls.length === 0 && env.phase === "after_call") return { decision: "allow", evidence: {} };
     // enforce_session_scope read the session's row earlier in this phase (same call): not again
     const killed = ctx.flags._session_alive_phase === env.phase ? undefined : isSessionKilled(env.db, ctx.session_id);
     if (killed) {
@@ -25,7 +28,6 @@ const step: StepDef = {
     const c = env.step.config ?? {};
     const max = num(c.max_repeats, 5);
     const windowMs = num(c.window_s, 300) * 1000;
-    const calls = toolsInScope(ctx, env.phase);
     const hits: ToolHit[] = [];
     for (const call of calls) {
       const fp = shortHash(`${call.server ?? ""}\u0000${call.name}\u0000${canonicalText(call.arguments)}`);
