@@ -10,8 +10,9 @@
  * `initialize` the broker answers from the server's `server/discover`. Both see only allowed
  * tools, a denied call never reaches the server, injection in a result is withheld, and the
  * server's Multi Round-Trip Request (send_email asks the user to confirm through elicitation)
- * works for both: passed through to the v2 client, turned into an ordinary elicitation/create
- * request for the v1 client and retried upstream by the broker.
+ * works for both: passed through to the v2 client (inside a governed result), inspected like
+ * server output and turned into an ordinary elicitation/create request for the v1 client, then
+ * retried upstream by the broker.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
@@ -96,11 +97,9 @@ async function exercise(c: Driven, log: string, label: string): Promise<void> {
   expect(textOf(sent)).toBe(`sent to ${label}@acme.example`);
   // the test policy tokenises PII in tool arguments (redact_pii_in_prompt, kinds tool_args): the
   // server works with a placeholder, and what comes back through the pipeline's after_call is
-  // restored. A stateless client gets the server's input request as part of a governed result
-  // (restored); a handshake-era client gets it as a server request, as it would from a
-  // handshake-era server, which the pipeline does not rewrite (the placeholder stays)
-  expect(c.confirmations).toHaveLength(1);
-  expect(c.confirmations[0]).toMatch(new RegExp(`^Send the email to (${label}@acme\\.example|«EMAIL_\\d+»)\\?$`));
+  // restored — the server's input request too, for a stateless client (part of a governed
+  // result) and a handshake-era one (asked by the broker after inspecting it) alike
+  expect(c.confirmations).toEqual([`Send the email to ${label}@acme.example?`]);
 }
 
 async function modernHttp(): Promise<Driven> {
@@ -196,11 +195,16 @@ test("http, handshake-era client (SDK v1) → broker → 2026-07-28 server: init
     await c.close();
   }
   expect(toolRuns(httpLog, "send_email")).toHaveLength(2);
-  // one call from the client's point of view: one row, no input_required round of its own
-  const rows = (await rowsOf("send_email", before + 1)).slice(before);
-  expect(rows).toHaveLength(1);
-  expect(rows[0]!.decision).toBe("redact");
-  expect(rows[0]!.meta).not.toHaveProperty("input_required");
+  // one call from the client's point of view: one row for it, no input_required round of its own,
+  // and one for the broker's inspection of what the server asked (before asking the client)
+  const rows = (await rowsOf("send_email", before + 2)).slice(before);
+  const calls = rows.filter((r) => r.meta.input_request_of === undefined);
+  expect(calls).toHaveLength(1);
+  expect(calls[0]!.decision).toBe("redact");
+  expect(calls[0]!.meta).not.toHaveProperty("input_required");
+  const inspected = rows.filter((r) => r.meta.input_request_of === calls[0]!.trace_id);
+  expect(inspected).toHaveLength(1);
+  expect(inspected[0]!.decision).not.toBe("deny");
 });
 
 test("stdio, 2026-07-28 client → broker → 2026-07-28 stdio server: governed, MRTR passes through", async () => {
@@ -257,6 +261,23 @@ test("stdio, handshake-era client (SDK v1) → broker → 2026-07-28 stdio serve
   expect(seen.map((e) => e.method)).toContain("server/discover");
   // send_email: the first attempt and the broker's retry with the user's answer
   expect(seen.filter((e) => e.method === "tools/call" && e.name === "send_email")).toHaveLength(2);
+});
+
+test("stdio, handshake-era client: a server's input request is server output — injection in it is withheld, never asked of the user, and audited", async () => {
+  const c = await legacyStdio();
+  try {
+    const r = await c.call("send_email", { to: "bob@acme.example", body: "evil" });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain("TapPass withheld what the server asked the client");
+    expect(textOf(r)).not.toContain("IGNORE ALL PREVIOUS");
+    expect(c.confirmations).toEqual([]);
+  } finally {
+    await c.close();
+  }
+  const rows = await rowsOf("send_email", 1);
+  const inspected = rows.find((r) => typeof r.meta.input_request_of === "string" && r.decision === "deny");
+  // scan_output: the after_call step that reads server output for injection
+  expect(inspected?.step_decisions.find((f) => f.decision === "deny")?.step).toBe("scan_output");
 });
 
 test("stdio, 2026-07-28 client → broker → handshake-era server (server-everything): its sampling and elicitation requests arrive as input_required, never as requests", async () => {

@@ -83,6 +83,8 @@ interface Pending {
   /** the client capabilities the request declared (stateless era: per request, in `_meta`) */
   clientCaps?: Record<string, unknown>;
   transform?: Transform;
+  /** inspects a stateless server's input requests before the broker asks a handshake-era client (tools/call: CallGate.inspectInput) */
+  inspectInput?: CallGate["inspectInput"];
   /** broker-internal request */
   resolve?: (res: JsonRpcResponse) => void;
 }
@@ -345,7 +347,7 @@ export class Broker {
   }
 
   /** Forward a client request upstream under a broker id; the response comes back through `transform`. */
-  private forward(peer: ClientPeer, msg: JsonRpcRequest, transform?: Transform, params?: Record<string, unknown>): void {
+  private forward(peer: ClientPeer, msg: JsonRpcRequest, transform?: Transform, params?: Record<string, unknown>, inspectInput?: CallGate["inspectInput"]): void {
     const ch = peer.channel;
     const id = this.nextId++;
     const modern = peer.era === "modern" && ch.era !== "modern";
@@ -354,7 +356,7 @@ export class Broker {
     const clientCaps = isObj(caps) && isObj(caps[META_CLIENT_CAPABILITIES]) ? caps[META_CLIENT_CAPABILITIES] : peer.handshake?.capabilities;
     if (modern) p = toLegacyParams(p);
     else if (peer.era !== "modern" && ch.era === "modern") p = withModernMeta(p, peer.handshake);
-    const pend: Pending = { channel: ch, method: msg.method, peer, clientId: msg.id, modern, transform, clientCaps };
+    const pend: Pending = { channel: ch, method: msg.method, peer, clientId: msg.id, modern, transform, clientCaps, inspectInput };
     const meta = p && isObj(p._meta) ? p._meta : undefined;
     const clientToken = meta?.progressToken;
     if (typeof clientToken === "string" || typeof clientToken === "number") {
@@ -488,7 +490,13 @@ export class Broker {
     let res = first;
     for (let round = 0; round < MAX_INPUT_ROUNDS; round++) {
       if (isError(res) || res.result.resultType !== "input_required") return res;
-      const requests = isObj(res.result.inputRequests) ? res.result.inputRequests : {};
+      let asked = res.result;
+      if (p.inspectInput) {
+        const inspected = await p.inspectInput(asked);
+        if ("refused" in inspected) return { jsonrpc: "2.0", id: res.id, result: deniedResult(inspected.refused) };
+        asked = inspected.result;
+      }
+      const requests = isObj(asked.inputRequests) ? asked.inputRequests : {};
       const responses: Record<string, unknown> = {};
       for (const [key, r] of Object.entries(requests)) {
         if (!isObj(r) || typeof r.method !== "string") return errorResponse(res.id, INTERNAL_ERROR, `the MCP server sent a malformed input request "${key}"`);
@@ -769,6 +777,7 @@ export class Broker {
         return { ...res, result: await gate.after(res.result) };
       },
       gate.args === args && gate.inputResponses === inputResponses ? params : { ...params, arguments: gate.args, ...(gate.inputResponses ? { inputResponses: gate.inputResponses } : {}) },
+      gate.inspectInput,
     );
   }
 }

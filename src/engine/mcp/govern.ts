@@ -155,6 +155,23 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
           }
           return value;
         },
+        async inspectInput(result) {
+          const response = resultSegments(result);
+          if (response.length === 0) return { result }; // no text: nothing a detector could find
+          const original = response.map((s) => ({ ...s }));
+          // the call's own placeholders: what the server was given tokenised goes back to the client restored
+          const sub = await begin(req, { request: [], tool_calls: [], pii_vault: call.ctx.pii_vault, meta: { tool: req.name, mcp_server: req.server, input_request_of: call.ctx.trace_id } });
+          sub.ctx.response = response;
+          let v: Verdict;
+          try {
+            v = await sub.run("after_call");
+          } catch (e) {
+            v = sub.deny("mcp_broker:pipeline_error", `the policy pipeline failed on the server's input request (${(e as Error).message}); withheld (fail closed)`);
+          }
+          const row = await track(sub.finish());
+          if (v.decision === "deny") return { refused: `TapPass withheld what the server asked the client during "${req.name}": ${v.denied_by?.reason ?? "denied by policy"} [trace ${row.trace_id}]` };
+          return { result: applySegments(result, original, sub.ctx.response as TextSegment[]).value };
+        },
         async fail(error, opts) {
           const cancelled = error.code === REQUEST_CANCELLED ? { cancelled_by_client: true, forwarded_upstream: opts?.forwarded ?? true } : {};
           // tracked: flush() waits for it (a cancelled call's row is written while nothing else waits on it)

@@ -57,6 +57,14 @@ export interface CallGate {
    * says whether it had reached the server): write the audit row with that outcome.
    */
   fail(error: { code: number; message: string }, opts?: { forwarded?: boolean }): Promise<void>;
+  /**
+   * A stateless-era server answered with `input_required` and the broker will ask a handshake-era
+   * client each embedded request itself: the requests (a sampling prompt for the client's model,
+   * an elicitation message for its user) are server output, inspected like a result (indirect
+   * injection, secrets, PII restored from this call's placeholders) in a governed exchange with
+   * an audit row of its own. The result to ask from, or why it is withheld.
+   */
+  inspectInput?(result: Record<string, unknown>): Promise<{ result: Record<string, unknown> } | { refused: string }>;
 }
 
 export interface CallRequest {
