@@ -3,7 +3,7 @@ import { BaseCommand } from "../../cli/base.ts";
 
 export default class AuditVerify extends BaseCommand {
   static override description =
-    "Verify the audit chain offline: every row links to the one before and matches its hash, and the chain — whose hashes also cover every row's signature — is signed by a published Ed25519 key; the signed head (or an export's signed checkpoint) catches truncation. Detects any modified, deleted, inserted or reordered row and names the first bad seq. --full also verifies each row's own signature (slower). Exit 0 intact, 1 broken.";
+    "Verify the audit chain offline: every row links to the one before and matches its hash, and the chain — whose hashes also cover every row's signature — is signed by a published Ed25519 key; the signed head (sealed just after each write; rows written since are reported as unsealed) or an export's signed checkpoint catches truncation. Detects any modified, deleted, inserted or reordered row and names the first bad seq. --full also verifies each row's own signature (slower). Exit 0 intact, 1 broken.";
   static override examples = [
     "<%= config.bin %> audit verify",
     "<%= config.bin %> audit verify --db /backup/state.db --pubkey tappass.jwks.json --json",
@@ -70,7 +70,7 @@ export default class AuditVerify extends BaseCommand {
     }
     this.output({ ...result, source }, (r) =>
       r.ok
-        ? `audit chain intact: ${r.rows} row(s)${r.rows ? ` (seq ${r.first_seq}..${r.last_seq})` : ""}${r.erased ? `, ${r.erased} erased` : ""}, head ${r.head_hash ?? "-"}, ${r.mode === "full" ? "every signature verified" : "chain signature verified"} — ${r.source}`
+        ? `audit chain intact: ${r.rows} row(s)${r.rows ? ` (seq ${r.first_seq}..${r.last_seq})` : ""}${r.erased ? `, ${r.erased} erased` : ""}${r.unsealed ? `, ${r.unsealed} written since the head was last sealed` : ""}, head ${r.head_hash ?? "-"}, ${r.mode === "full" ? "every signature verified" : "chain signature verified"} — ${r.source}`
         : `audit chain BROKEN at seq ${r.first_bad_seq}: ${r.reason} — ${r.source}`,
     );
     if (!result.ok) this.exitWith(1);

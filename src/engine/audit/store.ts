@@ -1,9 +1,16 @@
 /**
  * The append path: group commit into SQLite (WAL). Appends that arrive within `groupCommitMs`
  * are written in ONE `BEGIN IMMEDIATE` transaction that reads the chain's tail, links, hashes,
- * signs and inserts every row, and moves the signed head — so several processes (gateway,
- * broker, hook processes) appending to the same state.db keep one valid chain. `append`
- * resolves only after COMMIT: an acknowledged row survives a crash of the process (kill -9).
+ * signs and inserts every row — so several processes (gateway, broker, hook processes)
+ * appending to the same state.db keep one valid chain. `append` resolves only after COMMIT: an
+ * acknowledged row survives a crash of the process (kill -9).
+ *
+ * The signed head (what catches truncation) is sealed just after, off the caller's path: once
+ * the batch's callers have been answered (the next turn of the event loop), and at flush and
+ * close. Rows past the head are still authentic — each is signed and a v2 row's hash covers the
+ * signature before it — so `audit verify` accepts them and counts them as unsealed; only their
+ * truncation, in the moment before the seal, would go unnoticed. Every governed call is then
+ * spared one Ed25519 signature and a page of its commit.
  * A log busy enough to need WAL checkpoints moves them off the commit path (checkpointer.ts).
  */
 import type { Keys } from "../crypto/keys.ts";
@@ -52,6 +59,12 @@ const isBusy = (e: unknown) => /SQLITE_BUSY|database is locked/i.test(String((e 
 
 export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): AuditLog {
   const signer = makeSigner(keys.ed25519);
+  // A log has a signed head from before its first row, so a missing head is always tampering
+  // (and rows a crash left unsealed are sealed now). Best effort: locked by another writer, or a
+  // read-only handle, and the first batch's seal does it.
+  try {
+    sealHead(db, signer);
+  } catch {}
   const windowMs = opts.groupCommitMs ?? 0;
   const maxBatch = opts.maxBatch ?? 2000;
   let queue: Pending[] = [];
@@ -67,6 +80,29 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
   const checkpointAfter = opts.backgroundCheckpointAfter ?? 2000;
   let appended = 0;
   let stopCheckpointer: (() => void) | undefined;
+  let cancelSeal: (() => void) | undefined;
+  /** Seal the head on a later turn (after this batch's callers have their answers). */
+  const scheduleSeal = (delayMs = 0) => {
+    if (cancelSeal || closed) return;
+    const fire = () => {
+      cancelSeal = undefined;
+      if (running) return; // a batch is retrying on a busy lock: it schedules the seal when done
+      try {
+        sealHead(db, signer);
+      } catch (e) {
+        // another process holds the write lock: seal a little later (its own seal may do it first)
+        if (isBusy(e)) scheduleSeal(5 + Math.random() * 20);
+      }
+    };
+    if (delayMs > 0) {
+      const t = setTimeout(fire, delayMs);
+      (t as { unref?: () => void }).unref?.();
+      cancelSeal = () => clearTimeout(t);
+    } else {
+      const t = setImmediate(fire);
+      cancelSeal = () => clearImmediate(t);
+    }
+  };
 
   const schedule = () => {
     if (timer || running) return;
@@ -87,10 +123,11 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
       let attempt = 0;
       for (;;) {
         try {
-          const rows = writeBatch(db, signer, batch.map((p) => p.input));
+          const rows = writeBatch(db, signer, batch.map((p) => p.input), { seal: false });
           for (let i = 0; i < batch.length; i++) batch[i]?.resolve(rows[i] as AuditRow);
           appended += rows.length;
           if (checkpointAfter > 0 && appended >= checkpointAfter && !stopCheckpointer) stopCheckpointer = startCheckpointer(db) ?? (() => {});
+          scheduleSeal();
           break;
         } catch (e) {
           // Another process holds the write lock past busy_timeout: back off and retry.
@@ -126,6 +163,17 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
         if (running) await running;
         else await sleep(windowMs > 0 ? windowMs + 1 : 0);
       }
+      // everything written is sealed under the head before flush returns (a process about to exit)
+      cancelSeal?.();
+      cancelSeal = undefined;
+      if (appended > 0) {
+        try {
+          sealHead(db, signer);
+        } catch (e) {
+          // locked past busy_timeout by another writer, whose own seal covers these rows too
+          if (!isBusy(e)) throw e;
+        }
+      }
     },
     async close() {
       closed = true;
@@ -138,15 +186,34 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
 const INSERT = `INSERT INTO audit_log (seq, ts, trace_id, session_id, agent_id, sandbox_id, policy_version, surface, decision,
   content, content_digest, erased, prev_hash, row_hash, kid, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`;
 const TAIL = "SELECT seq, row_hash, signature FROM audit_log ORDER BY seq DESC LIMIT 1";
+const HEAD_SEQ = "SELECT seq FROM audit_head WHERE id = 1";
 const HEAD =
   "INSERT INTO audit_head (id, seq, row_hash, kid, signature) VALUES (1, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, row_hash = excluded.row_hash, kid = excluded.kid, signature = excluded.signature";
 
 /**
- * One transaction: read the tail, chain + sign + insert every row (format v2: each row's hash
- * also covers the previous row's signature), move the signed head. The content is serialised
- * and digested before the write lock is taken.
+ * Move the signed head to the chain's tail, when it is not there already (a read first: no write
+ * lock when there is nothing to seal). Any writer may seal rows others appended: the head says
+ * how far the log reached, each row's own signature says who wrote it.
  */
-export function writeBatch(db: Db, signer: Signer, inputs: AuditRowInput[]): AuditRow[] {
+export function sealHead(db: Db, signer: Signer): void {
+  // the head's seq, -1 when there is none yet (an empty log is sealed at seq 0, the genesis hash)
+  const head = () => db.prepare<{ seq: number }>(HEAD_SEQ).get()?.seq ?? -1;
+  const tail = () => db.prepare<{ seq: number; row_hash: string }>(TAIL).get() ?? { seq: 0, row_hash: GENESIS_HASH };
+  if (head() >= tail().seq) return;
+  db.transaction(() => {
+    const t = tail();
+    if (head() >= t.seq) return;
+    db.prepare(HEAD).run(t.seq, t.row_hash, signer.kid, signer.sign(headSigningBytes(t.seq, t.row_hash)));
+  });
+}
+
+/**
+ * One transaction: read the tail, chain + sign + insert every row (format v2: each row's hash
+ * also covers the previous row's signature), and move the signed head unless `seal: false`
+ * (openAuditLog seals on a later turn: sealHead). The content is serialised and digested before
+ * the write lock is taken.
+ */
+export function writeBatch(db: Db, signer: Signer, inputs: AuditRowInput[], opts: { seal?: boolean } = {}): AuditRow[] {
   const n = inputs.length;
   const contents: string[] = new Array(n);
   const digests: string[] = new Array(n);
@@ -188,7 +255,7 @@ export function writeBatch(db: Db, signer: Signer, inputs: AuditRowInput[]): Aud
       prev = hash;
       prevSig = signature;
     }
-    db.prepare(HEAD).run(seq, prev, kid, signer.sign(headSigningBytes(seq, prev)));
+    if (opts.seal !== false) db.prepare(HEAD).run(seq, prev, kid, signer.sign(headSigningBytes(seq, prev)));
     return out;
   });
 }

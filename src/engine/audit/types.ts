@@ -75,4 +75,9 @@ export interface VerifyResult {
   mode?: "fast" | "full";
   /** Ed25519 verifications done for rows and tombstones (the head/checkpoint not counted). */
   signatures_checked?: number;
+  /**
+   * Rows past the signed head (appended since it was last sealed, which writers do just after
+   * each commit): authentic, but their truncation would not be noticed. Absent when 0.
+   */
+  unsealed?: number;
 }

@@ -225,6 +225,7 @@ export async function verifyDbAsync(db: Db, verifier: Verifier, opts: VerifyOpti
 
 function verifyDbPass(db: Db, verifier: Verifier, full: boolean): PassResult {
   const c = checker(verifier, { allowAnchor: false, full });
+  let unsealed = 0;
   // One read snapshot (WAL): rows and head as of the same moment, while writers keep appending.
   db.exec("BEGIN DEFERRED");
   try {
@@ -247,10 +248,17 @@ function verifyDbPass(db: Db, verifier: Verifier, full: boolean): PassResult {
       if (!hv.ok) throw new Bad(head.seq, `the chain head is not validly signed: ${hv.reason}`, true);
       const lastSeq = last?.seq ?? 0;
       if (head.seq > lastSeq) throw new Bad(lastSeq + 1, `log truncated: the signed head is at row ${head.seq}, the log ends at row ${lastSeq}`);
-      if (head.seq === lastSeq && head.row_hash !== last?.hash) throw new Bad(head.seq, "last row does not match the signed head (replaced)");
-      // head.seq < lastSeq: rows and head move in one transaction, so rows past the head were
-      // appended without the key's head update.
-      if (head.seq < lastSeq) throw new Bad(head.seq + 1, `rows after ${head.seq} are not covered by the signed head (appended by someone else)`);
+      if (head.seq === lastSeq && head.row_hash !== (last?.hash ?? GENESIS_HASH)) throw new Bad(head.seq, "last row does not match the signed head (replaced)");
+      // head.seq < lastSeq: rows appended since the head was last sealed (store.ts seals it just
+      // after each commit). They are authentic all the same — each row's signature is checked or
+      // covered by the next row's hash, up to the last signature, verified above — but their
+      // truncation would not be noticed: reported as unsealed.
+      if (head.seq < lastSeq) {
+        // (row_hash values were all recomputed by the pass above; a head sealed on an empty log is at 0)
+        const at = head.seq === 0 ? GENESIS_HASH : db.prepare<{ row_hash: string }>("SELECT row_hash FROM audit_log WHERE seq = ?").get(head.seq)?.row_hash;
+        if (at !== head.row_hash) throw new Bad(head.seq, "the row at the signed head does not match it (replaced)");
+        unsealed = lastSeq - head.seq;
+      }
     } else if (last) {
       throw new Bad(last.seq, "the signed chain head is missing");
     }
@@ -259,7 +267,7 @@ function verifyDbPass(db: Db, verifier: Verifier, full: boolean): PassResult {
   } finally {
     db.exec("COMMIT");
   }
-  return c.result();
+  return unsealed ? { ...c.result(), unsealed } : c.result();
 }
 
 /** Verify a JSONL export (`audit export --format jsonl`): rows, then a signed checkpoint line. */

@@ -23,6 +23,9 @@ async function withRows(n: number) {
   cleanup = h.cleanup;
   const log = openAuditLog(h.db, h.keys);
   const rows = await Promise.all(Array.from({ length: n }, (_, i) => log.append(sampleRow(i))));
+  // the head is sealed just after the commits (a turn later) and at flush: the log as it stands
+  // between calls, which is what the tampering below starts from
+  await log.flush();
   const verifier = makeVerifier([h.keys.ed25519]);
   /** A second, independent connection: what an attacker with file access would use. */
   const raw = () => new Database(h.db.path);
@@ -47,6 +50,29 @@ describe("append", () => {
     expect(verifyBytes(new Uint8Array(sig), new Uint8Array(Buffer.from(r.row_hash, "hex")), keys.ed25519.public)).toBe(true);
     // Group commit: 50 appends in one tick went into few transactions, in order.
     expect(readRows(db, { agent: "mailer" }).length).toBe(25);
+  });
+
+  test("the signed head exists from the start and is sealed a turn after each commit; rows past it verify and are counted as unsealed", async () => {
+    const h = await auditHome();
+    cleanup = h.cleanup;
+    const head = () => h.db.prepare<{ seq: number }>("SELECT seq FROM audit_head WHERE id = 1").get()?.seq;
+    const log = openAuditLog(h.db, h.keys);
+    const verifier = makeVerifier([h.keys.ed25519]);
+    expect(head()).toBe(0); // sealed on the empty log: deleting it is tampering from the first row on
+    await Promise.all([1, 2, 3].map((i) => log.append(sampleRow(i))));
+    // the callers have their rows (committed) before the head moves: one signature off their path
+    expect(head()).toBe(0);
+    expect(verifyDb(h.db, verifier)).toMatchObject({ ok: true, rows: 3, unsealed: 3 });
+    await new Promise((r) => setImmediate(r));
+    expect(head()).toBe(3);
+    expect(verifyDb(h.db, verifier).unsealed).toBeUndefined();
+    // rows past the head are still authenticated: a forged one (no key) is caught
+    await log.append(sampleRow(4));
+    const raw = new Database(h.db.path);
+    raw.run("UPDATE audit_log SET signature = ? WHERE seq = 4", [makeSigner({ kid: h.keys.ed25519.kid, secret: newSecretKey() }).sign(new Uint8Array(32))]);
+    raw.close();
+    expect(verifyDb(h.db, verifier)).toMatchObject({ ok: false, first_bad_seq: 4 });
+    await log.close();
   });
 
   test("evidence in rows never holds raw secrets — rows carry what the caller gave, hashed and signed", async () => {
