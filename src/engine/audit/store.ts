@@ -5,12 +5,13 @@
  * appending to the same state.db keep one valid chain. `append` resolves only after COMMIT: an
  * acknowledged row survives a crash of the process (kill -9).
  *
- * The signed head (what catches truncation) is sealed just after, off the caller's path: once
- * the batch's callers have been answered (the next turn of the event loop), and at flush and
- * close. Rows past the head are still authentic — each is signed and a v2 row's hash covers the
- * signature before it — so `audit verify` accepts them and counts them as unsealed; only their
- * truncation, in the moment before the seal, would go unnoticed. Every governed call is then
- * spared one Ed25519 signature and a page of its commit.
+ * The signed head (what catches truncation) is sealed just after, off the callers' path: a few
+ * milliseconds after a commit (SEAL_DELAY_MS, one seal for every batch in that time), and at
+ * flush and close. Rows past the head are still authentic — each is signed and a v2 row's hash
+ * covers the signature before it — so `audit verify` accepts them and counts them as unsealed;
+ * only their truncation, in the moment before the seal, would go unnoticed. A governed call is
+ * then spared one Ed25519 signature and a page of its commit, and a busy log writes (and
+ * checkpoints) fewer WAL pages.
  * A log busy enough to need WAL checkpoints moves them off the commit path (checkpointer.ts).
  */
 import type { Keys } from "../crypto/keys.ts";
@@ -54,6 +55,12 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/**
+ * How long after a commit the head is sealed (ms). Sealing after every commit instead measurably
+ * worsened a tools/call's p99 (one more commit and WAL page per call); the head lags by this much.
+ */
+export const SEAL_DELAY_MS = 5;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isBusy = (e: unknown) => /SQLITE_BUSY|database is locked/i.test(String((e as { code?: string })?.code ?? "") + String((e as Error)?.message ?? ""));
 
@@ -81,8 +88,8 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
   let appended = 0;
   let stopCheckpointer: (() => void) | undefined;
   let cancelSeal: (() => void) | undefined;
-  /** Seal the head on a later turn (after this batch's callers have their answers). */
-  const scheduleSeal = (delayMs = 0) => {
+  /** Seal the head a little later (this batch's callers have their answers first). */
+  const scheduleSeal = (delayMs = SEAL_DELAY_MS) => {
     if (cancelSeal || closed) return;
     const fire = () => {
       cancelSeal = undefined;
@@ -94,14 +101,9 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
         if (isBusy(e)) scheduleSeal(5 + Math.random() * 20);
       }
     };
-    if (delayMs > 0) {
-      const t = setTimeout(fire, delayMs);
-      (t as { unref?: () => void }).unref?.();
-      cancelSeal = () => clearTimeout(t);
-    } else {
-      const t = setImmediate(fire);
-      cancelSeal = () => clearImmediate(t);
-    }
+    const t = setTimeout(fire, delayMs);
+    (t as { unref?: () => void }).unref?.(); // an exiting process seals in flush/close
+    cancelSeal = () => clearTimeout(t);
   };
 
   const schedule = () => {
