@@ -2,7 +2,8 @@
  * MCP broker overhead: latency of one tools/call over stdio, straight to the fixture server vs
  * through the broker (runStdioBroker with the standard test policy: the whole pipeline runs
  * before and after each call, and an audit row is written), and through the broker's routing
- * alone (no governance) to tell transport cost from pipeline cost. Bounded: N sequential calls each.
+ * alone (no governance) to tell transport cost from pipeline cost. Bounded: N sequential calls each,
+ * the three taking turns in blocks (measureSideBySide).
  * `in_process_ms` splits the governed part the same way inside one process (no pipes, no
  * scheduling between processes): the broker's tool decision, before_call (the Governor's gate:
  * decision + pipeline), after_call (the pipeline on the result) and the audit row's commit. The
@@ -120,21 +121,44 @@ async function inProcess(home: string, policy: Record<string, unknown>): Promise
   return { tool_decision: median(decide), before_call: median(before), after_call: median(after), audit_commit: median(audit) };
 }
 
-async function measure(r: Rpc): Promise<{ p50: number; p90: number; p99: number; errors: number }> {
+/** Calls per block: the targets take turns in blocks of this many, so a machine slowing down mid-run slows all alike. */
+const BLOCK = 25;
+type Stats = { p50: number; p90: number; p99: number; errors: number };
+
+const pctl = (xs: number[], x: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round((s[Math.min(s.length - 1, Math.floor(x * s.length))] ?? 0) * 1000) / 1000;
+};
+
+async function handshake(r: Rpc): Promise<void> {
   await r.call("initialize", { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } });
   await r.call("tools/list", {});
-  const times: number[] = [];
-  let errors = 0;
-  for (let i = 0; i < N + WARMUP; i++) {
+}
+
+/**
+ * Every target warmed up, then measured side by side: blocks of BLOCK calls, the targets in turn,
+ * until each has made N (a separate phase per target would compare a quiet moment of the machine
+ * with a busy one).
+ */
+async function measureSideBySide(targets: Rpc[]): Promise<Stats[]> {
+  const times = targets.map(() => [] as number[]);
+  const errors = targets.map(() => 0);
+  let seq = 0;
+  const one = async (r: Rpc, k: number, keep: boolean) => {
     const t0 = performance.now();
-    const m = await r.call("tools/call", { name: "search_docs", arguments: { query: `q${i}` } });
+    const m = await r.call("tools/call", { name: "search_docs", arguments: { query: `q${seq++}` } });
     const dt = performance.now() - t0;
-    if (m.error || (m.result as { isError?: boolean })?.isError) errors++;
-    if (i >= WARMUP) times.push(dt);
+    if (m.error || (m.result as { isError?: boolean })?.isError) errors[k] = (errors[k] ?? 0) + 1;
+    if (keep) times[k]?.push(dt);
+  };
+  for (const [k, r] of targets.entries()) {
+    await handshake(r);
+    for (let i = 0; i < WARMUP; i++) await one(r, k, false);
   }
-  times.sort((a, b) => a - b);
-  const q = (x: number) => Math.round((times[Math.min(times.length - 1, Math.floor(x * times.length))] ?? 0) * 1000) / 1000;
-  return { p50: q(0.5), p90: q(0.9), p99: q(0.99), errors };
+  for (let done = 0; done < N; done += BLOCK) {
+    for (const [k, r] of targets.entries()) for (let i = 0; i < BLOCK; i++) await one(r, k, true);
+  }
+  return times.map((xs, k) => ({ p50: pctl(xs, 0.5), p90: pctl(xs, 0.9), p99: pctl(xs, 0.99), errors: errors[k] ?? 0 }));
 }
 
 export default async function (): Promise<Record<string, unknown>> {
@@ -143,16 +167,12 @@ export default async function (): Promise<Record<string, unknown>> {
     const { initInstall } = await import("../src/engine/install.ts");
     await initInstall({ home });
     const server = [process.execPath, join(fx, "paged-server.ts")];
-    const direct = rpc(server, {});
-    const d = await measure(direct);
-    await direct.close();
     const policy = JSON.stringify({ budget: { tool_calls_per_minute: null, requests_per_minute: null } });
+    const direct = rpc(server, {});
     const brokered = rpc([process.execPath, join(fx, "broker-stdio.ts"), "--", ...server], { TAPPASS_HOME: home, MCP_TEST_POLICY: policy });
-    const b = await measure(brokered);
-    await brokered.close();
     const routing = rpc([process.execPath, join(fx, "broker-passthrough.ts"), "--", ...server], {});
-    const r = await measure(routing);
-    await routing.close();
+    const [d, b, r] = (await measureSideBySide([direct, brokered, routing])) as [Stats, Stats, Stats];
+    await Promise.all([direct.close(), brokered.close(), routing.close()]);
     const split = await inProcess(home, JSON.parse(policy));
     const { closeAllState } = await import("../src/engine/store/state.ts");
     closeAllState();
