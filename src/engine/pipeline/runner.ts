@@ -16,6 +16,7 @@ import type { Db } from "../store/db.ts";
 import type { Aspect, CompiledPolicyEnvelope, CompiledPolicyPayload, Mode, PipelineStepConfig } from "../policy/types.ts";
 import { ledgerTxn } from "./batch.ts";
 import { STEPS } from "./steps/index.ts";
+import { toolsInScope } from "./steps/_util.ts";
 import { costOf } from "./prices.ts";
 import type { StepTimings } from "./timings.ts";
 import type { AuditFragment, CallContext, CallInit, GovernedCall, Phase, StepDecision, StepDef, StepEnv, StepResult, Verdict } from "./types.ts";
@@ -40,6 +41,18 @@ export const newTraceId = () => randomBytes(16).toString("hex");
  * and rule-backed decisions (e.g. Rego rules) still carry theirs.
  */
 const NO_PROVENANCE = Object.freeze([]) as unknown as AuditFragment["rule_provenance"];
+
+/** What a tool-scoped step says with no tool call in scope, built once per step (frozen: rows share it). */
+const idleFragments = new Map<string, AuditFragment>();
+function idleFragment(def: StepDef): AuditFragment {
+  let f = idleFragments.get(def.name);
+  if (!f) {
+    // the fragment settle() makes of {decision: "allow", evidence: {}}, keys in code-unit order
+    f = Object.freeze({ compiled_policy_aspect: def.aspect, decision: "allow" as const, evidence: Object.freeze({}) as Record<string, unknown>, rule_provenance: NO_PROVENANCE, step: def.name });
+    idleFragments.set(def.name, f);
+  }
+  return f;
+}
 
 interface Planned {
   def: StepDef | undefined;
@@ -327,12 +340,22 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
       }
     }
     const steps = planned.phase[phase];
+    // no tool call to judge in this phase (a plain model call; an answer without tool calls): the
+    // tool-scoped steps' verdict is known, an allow with nothing to say (StepDef.toolScoped)
+    const noTools = !ctx.tool_calls.length || toolsInScope(ctx, phase).length === 0;
     // the snapshot a sequential step runs against: taken afresh only after something may have
     // changed the context (a redaction, a group of concurrent or ledger steps)
     let seqSnap: Snapshot | undefined;
     let i = 0;
     while (i < steps.length) {
       const p = steps[i] as Planned;
+      if (noTools && p.def?.toolScoped) {
+        const frag = idleFragment(p.def);
+        phaseFrags.push(frag);
+        fragments.push(frag);
+        i++;
+        continue;
+      }
       const canGroup = phase === "before_call" && p.def?.concurrent && p.cfg.action !== "redact";
       if (canGroup) {
         seqSnap = undefined;

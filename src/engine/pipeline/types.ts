@@ -135,6 +135,13 @@ export interface StepDef {
    * runner runs it, with the adjacent ledger steps, inside one batched write transaction (../batch.ts).
    */
   ledger?: (ctx: CallContext, env: StepEnv) => boolean;
+  /**
+   * The step only judges the phase's tool calls (toolsInScope) and, with none, allows with an
+   * empty evidence and nothing else: the runner then records that fragment without running it
+   * (a plain model call skips a dozen tool steps twice). test/engine/pipeline/tool-scoped.test.ts
+   * holds every such step to it.
+   */
+  toolScoped?: boolean;
   run(ctx: CallContext, env: StepEnv): StepResult | Promise<StepResult>;
 }
 

@@ -70,6 +70,7 @@ const step: StepDef = {
   name: "dangerous_commands",
   phase: "before_call",
   phases: ["before_call", "after_call"],
+  toolScoped: true,
   aspect: "tools",
   run(ctx, env) {
     const c = env.step.config ?? {};

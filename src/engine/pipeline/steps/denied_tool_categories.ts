@@ -11,6 +11,7 @@ const step: StepDef = {
   name: "denied_tool_categories",
   phase: "before_call",
   phases: ["before_call", "after_call"],
+  toolScoped: true,
   aspect: "tools",
   run(ctx, env) {
     const denied = new Set([...env.policy.tools.denied_capabilities, ...strs(env.step.config?.categories)]);

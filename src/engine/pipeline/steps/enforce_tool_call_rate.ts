@@ -9,6 +9,7 @@ const step: StepDef = {
   name: "enforce_tool_call_rate",
   phase: "before_call",
   phases: ["before_call", "after_call"],
+  toolScoped: true,
   aspect: "budget",
   // the check-and-count needs the database unless this process's slice of the window covers it
   ledger(ctx, env) {

@@ -10,6 +10,7 @@ const step: StepDef = {
   name: "forbidden_capabilities",
   phase: "before_call",
   phases: ["before_call", "after_call"],
+  toolScoped: true,
   aspect: "identity",
   hard: true,
   run(ctx, env) {

@@ -99,6 +99,7 @@ const step: StepDef = {
   name: "forbidden_zones",
   phase: "before_call",
   phases: ["before_call", "after_call"],
+  toolScoped: true,
   aspect: "filesystem",
   run(ctx, env) {
     const calls = toolsInScope(ctx, env.phase);

@@ -10,6 +10,7 @@ const step: StepDef = {
   name: "schema_acl",
   phase: "before_call",
   phases: ["before_call", "after_call"],
+  toolScoped: true,
   aspect: "tools",
   run(ctx, env) {
     const acls = env.policy.tools.schemas_acl;

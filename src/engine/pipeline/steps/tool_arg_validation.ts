@@ -36,6 +36,7 @@ const step: StepDef = {
   name: "tool_arg_validation",
   phase: "before_call",
   phases: ["before_call", "after_call"],
+  toolScoped: true,
   aspect: "tools",
   run(ctx, env) {
     const calls = toolsInScope(ctx, env.phase);

@@ -64,6 +64,7 @@ const step: StepDef = {
   name: "tool_constraints",
   phase: "before_call",
   phases: ["before_call", "after_call"],
+  toolScoped: true,
   aspect: "tools",
   run(ctx, env) {
     const constraints = env.policy.tools.constraints;

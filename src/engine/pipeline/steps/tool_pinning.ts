@@ -12,6 +12,7 @@ const step: StepDef = {
   name: "tool_pinning",
   phase: "before_call",
   phases: ["before_call", "after_call"],
+  toolScoped: true,
   aspect: "tools",
   run(ctx, env) {
     const calls = toolsInScope(ctx, env.phase);

@@ -14,6 +14,7 @@ const step: StepDef = {
   name: "tools_allowed",
   phase: "before_call",
   phases: ["before_call", "after_call"],
+  toolScoped: true,
   aspect: "tools",
   run(ctx, env) {
     const t = env.policy.tools;

@@ -7,6 +7,7 @@ const step: StepDef = {
   name: "tools_denied",
   phase: "before_call",
   phases: ["before_call", "after_call"],
+  toolScoped: true,
   aspect: "tools",
   run(ctx, env) {
     const deny = [...env.policy.tools.deny, ...((env.step.config?.deny as string[] | undefined) ?? [])];
