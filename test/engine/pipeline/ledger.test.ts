@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readRows } from "../../../src/engine/audit/read.ts";
-import { budgetLeaseCovers, countRepeats, flushLedger, hitRate, noteRepeat, rateLeaseCovers, reconcile, release, reserve, returnLeases, usage } from "../../../src/engine/pipeline/steps/_ledger.ts";
+import { SESSION_RECHECK_MS, budgetLeaseCovers, countRepeats, flushLedger, hitRate, killSession, noteRepeat, sessionRow, rateLeaseCovers, reconcile, release, reserve, returnLeases, usage } from "../../../src/engine/pipeline/steps/_ledger.ts";
 import { testPayload } from "../../helpers/policy.ts";
 import { type Env, llmCall, pipelineEnv } from "./helpers.ts";
 
@@ -110,6 +110,29 @@ describe("write-behind repeat counts (the loop guard)", () => {
     noteRepeat(env.db, "loop:x", 300_000, t0 + 400_000);
     flushLedger(env.db);
     expect(stored()).toBe(1);
+  });
+});
+
+describe("sessions", () => {
+  test("an alive session is read once per SESSION_RECHECK_MS; a kill here is seen at once, one in another process within that time", async () => {
+    env = await pipelineEnv();
+    const t0 = Date.now();
+    expect(sessionRow(env.db, "s1", "mailer", t0)).toEqual({ agent: "mailer" });
+    // bound to its first agent
+    expect(sessionRow(env.db, "s1", "other", t0 + 1)).toEqual({ agent: "mailer" });
+    const { openDb } = await import("../../../src/engine/store/db.ts");
+    const other = openDb(env.db.path);
+    killSession(other, "s1", "mailer", "loop_guard: x repeated", t0 + 2);
+    other.close();
+    // within the recheck time this process still takes it as alive ...
+    expect(sessionRow(env.db, "s1", "mailer", t0 + 3).killed).toBeUndefined();
+    // ... and reads it again after
+    expect(sessionRow(env.db, "s1", "mailer", t0 + SESSION_RECHECK_MS + 1)).toEqual({ agent: "mailer", killed: { reason: "loop_guard: x repeated" } });
+    expect(sessionRow(env.db, "s1", "mailer", t0 + SESSION_RECHECK_MS + 2).killed).toBeDefined();
+    // a kill by this process is seen at once
+    expect(sessionRow(env.db, "s2", "mailer", t0).killed).toBeUndefined();
+    killSession(env.db, "s2", "mailer", "loop", t0 + 1);
+    expect(sessionRow(env.db, "s2", "mailer", t0 + 2).killed).toEqual({ reason: "loop" });
   });
 });
 

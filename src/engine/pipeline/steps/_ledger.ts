@@ -58,7 +58,8 @@ interface State {
   rate: Map<string, RateLease>;
   budget: Map<string, BudgetLease>;
   queue: SettleQueue;
-  sessions: Map<string, string>;
+  /** sessions this process read (or recorded) as alive: their agent, and when it read them */
+  sessions: Map<string, { agent: string; checkedAt: number }>;
 }
 
 const states = new WeakMap<Db, State>();
@@ -506,25 +507,39 @@ export function isSessionKilled(db: Db, session: string): { reason: string | nul
 }
 
 /**
+ * How long a session this process read as alive is taken as alive without reading it again (ms).
+ * A session's agent never changes once recorded; a kill by this process is seen at once, one by
+ * another process (loop_guard there) within this long.
+ */
+export const SESSION_RECHECK_MS = 100;
+
+/**
  * The session's row: its owning agent and whether it was killed. Records a new session for
  * `agent` (a write: the runner batches it) unless this process already saw it recorded.
  */
-export function sessionRow(db: Db, session: string, agent: string): { agent: string; killed?: { reason: string | null } } {
-  const r = db.prepare<{ agent: string; killed_at: number | null; reason: string | null }>("SELECT agent, killed_at, reason FROM pipeline_sessions WHERE session_id = ?").get(session);
+export function sessionRow(db: Db, session: string, agent: string, now = Date.now()): { agent: string; killed?: { reason: string | null } } {
   const st = stateOf(db);
+  const known = st.sessions.get(session);
+  // a read per call was the costliest statement of a plain model call (a WAL read transaction each)
+  if (known && now - known.checkedAt < SESSION_RECHECK_MS) return { agent: known.agent };
+  const r = db.prepare<{ agent: string; killed_at: number | null; reason: string | null }>("SELECT agent, killed_at, reason FROM pipeline_sessions WHERE session_id = ?").get(session);
   if (!r) {
     db.prepare("INSERT OR IGNORE INTO pipeline_sessions (session_id, agent) VALUES (?, ?)").run(session, agent);
     const owner = db.prepare<{ agent: string }>("SELECT agent FROM pipeline_sessions WHERE session_id = ?").get(session)?.agent ?? agent;
-    rememberSession(st, session, owner);
+    rememberSession(st, session, owner, now);
     return { agent: owner };
   }
-  rememberSession(st, session, r.agent);
-  return { agent: r.agent, ...(r.killed_at ? { killed: { reason: r.reason } } : {}) };
+  if (r.killed_at) {
+    st.sessions.delete(session); // read again every time: a killed session stays killed
+    return { agent: r.agent, killed: { reason: r.reason } };
+  }
+  rememberSession(st, session, r.agent, now);
+  return { agent: r.agent };
 }
 
-function rememberSession(st: State, session: string, agent: string): void {
+function rememberSession(st: State, session: string, agent: string, now: number): void {
   if (st.sessions.size > 10_000) st.sessions.clear();
-  st.sessions.set(session, agent);
+  st.sessions.set(session, { agent, checkedAt: now });
 }
 
 /** Has this process already seen the session recorded (so checking it needs no write)? */
@@ -533,6 +548,7 @@ export function sessionKnown(db: Db, session: string): boolean {
 }
 
 export function killSession(db: Db, session: string, agent: string, reason: string, now: number): void {
+  states.get(db)?.sessions.delete(session);
   db.prepare(
     "INSERT INTO pipeline_sessions (session_id, agent, killed_at, reason) VALUES (?, ?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET killed_at = excluded.killed_at, reason = excluded.reason",
   ).run(session, agent, now, reason);
