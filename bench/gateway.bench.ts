@@ -9,7 +9,10 @@
  *              pointed at the same fake model with x-portkey-custom-host
  * Reported: added latency p50/p99 at concurrency 1, throughput at concurrency 64, and streaming
  * time-to-first-token (unpaced, and with the model pacing chunks 5 ms apart so the stream
- * guard's hold-back shows). Loops are bounded.
+ * guard's hold-back shows; a paced stream also starts each call after an idle pause, as an
+ * agent's calls do). Every target is warmed up, then measured side by side: the targets take
+ * turns in blocks of calls (c=64: in rounds), so a shared machine slowing down mid-run slows
+ * all of them alike. Loops are bounded.
  *
  * The same prompt on every call is what an agent does with its system prompt and earlier turns,
  * and the pipeline memoises detector results by text; `c1_unique` (a different user message on
@@ -27,7 +30,8 @@ const ROOT = join(import.meta.dir, "..");
 const N_SEQ = 300;
 const N_CONC = 3000;
 const CONC = 64;
-const N_TTFT = 40;
+const N_TTFT = 100;
+const N_TTFT_PACED = 50;
 
 /** pid: the serving process, whose CPU time per call is reported (a figure that load on a shared machine disturbs far less than latency). */
 type Target = { name: string; url: string; headers: Record<string, string>; pid?: number };
@@ -42,14 +46,6 @@ function cpuMs(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Run fn; the serving process's CPU per call in µs beside its result. */
-async function withCpu<T extends Record<string, unknown>>(t: Target, calls: number, fn: () => Promise<T>): Promise<T & { server_cpu_us_per_call?: number }> {
-  const c0 = cpuMs(t.pid);
-  const r = await fn();
-  const c1 = cpuMs(t.pid);
-  return c0 === undefined || c1 === undefined ? r : { ...r, server_cpu_us_per_call: Math.round(((c1 - c0) * 1000) / calls) };
 }
 
 // ---------------------------------------------------------------- children
@@ -209,31 +205,68 @@ const r3 = (n: number) => Math.round(n * 1000) / 1000;
  */
 const WARMUP = Number(process.env.TAPPASS_BENCH_WARMUP ?? 500);
 
-async function latency(t: Target, n: number, unique = false) {
-  for (let i = 0; i < WARMUP; i++) await call(t, false, unique);
-  const xs: number[] = [];
-  for (let i = 0; i < n; i++) xs.push(await call(t, false, unique));
-  return { p50_ms: r3(pct(xs, 50)), p99_ms: r3(pct(xs, 99)) };
+/** Calls (or streams) per block: the targets take turns in blocks, so a machine that slows down mid-run slows all alike. */
+const BLOCK = 25;
+/** Rounds of the c=64 run: each target serves N_CONC / ROUNDS calls per round, in turn. */
+const ROUNDS = 3;
+
+type Samples = Map<string, number[]>;
+const stats = (xs: number[]) => ({ p50_ms: r3(pct(xs, 50)), p99_ms: r3(pct(xs, 99)) });
+
+/**
+ * n measurements of every target, side by side: blocks of BLOCK, the targets in turn; the CPU
+ * each serving process used in its own blocks beside them (per measurement, µs). A target that
+ * fails is dropped from the run with its error.
+ */
+async function sideBySide(targets: Target[], n: number, measure: (t: Target) => Promise<number>, errors: Record<string, string>): Promise<Map<string, { xs: number[]; cpu_us?: number }>> {
+  const xs: Samples = new Map(targets.map((t) => [t.name, []]));
+  const cpu = new Map<string, number | undefined>(targets.map((t) => [t.name, 0]));
+  let live = targets.filter((t) => !errors[t.name]);
+  for (let done = 0; done < n; done += BLOCK) {
+    for (const t of live) {
+      const c0 = cpuMs(t.pid);
+      try {
+        for (let i = 0; i < Math.min(BLOCK, n - done); i++) xs.get(t.name)?.push(await measure(t));
+      } catch (e) {
+        errors[t.name] = (e as Error).message;
+      }
+      const c1 = cpuMs(t.pid);
+      cpu.set(t.name, c0 === undefined || c1 === undefined ? undefined : (cpu.get(t.name) ?? 0) + (c1 - c0));
+    }
+    live = live.filter((t) => !errors[t.name]);
+  }
+  const out = new Map<string, { xs: number[]; cpu_us?: number }>();
+  for (const t of live) {
+    const c = cpu.get(t.name);
+    out.set(t.name, { xs: xs.get(t.name) ?? [], ...(c === undefined ? {} : { cpu_us: Math.round((c * 1000) / n) }) });
+  }
+  return out;
 }
 
-async function throughput(t: Target, total: number, conc: number) {
-  let next = 0;
-  let errors = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: conc }, async () => {
-      while (next++ < total) await call(t).catch(() => errors++);
-    }),
+/** c=64 throughput of every target, in ROUNDS rounds taken in turn; requests per second and CPU per call over all rounds. */
+async function throughputSideBySide(targets: Target[], total: number, conc: number) {
+  const acc = new Map<string, { ms: number; cpu?: number; errors: number; calls: number }>(targets.map((t) => [t.name, { ms: 0, cpu: 0, errors: 0, calls: 0 }]));
+  const per = Math.ceil(total / ROUNDS);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const t of r % 2 ? [...targets].reverse() : targets) {
+      const a = acc.get(t.name) as { ms: number; cpu?: number; errors: number; calls: number };
+      const c0 = cpuMs(t.pid);
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: conc }, async () => {
+          while (next++ < per) await call(t).catch(() => a.errors++);
+        }),
+      );
+      a.ms += performance.now() - t0;
+      a.calls += per;
+      const c1 = cpuMs(t.pid);
+      a.cpu = c0 === undefined || c1 === undefined || a.cpu === undefined ? undefined : a.cpu + (c1 - c0);
+    }
+  }
+  return new Map(
+    [...acc].map(([name, a]) => [name, { rps: Math.round(a.calls / (a.ms / 1000)), errors: a.errors, ...(a.cpu === undefined ? {} : { server_cpu_us_per_call: Math.round((a.cpu * 1000) / a.calls) }) }] as const),
   );
-  const s = (performance.now() - t0) / 1000;
-  return { rps: Math.round(total / s), errors };
-}
-
-async function ttftStats(t: Target, n: number, pace: number) {
-  for (let i = 0; i < 3; i++) await ttft(t, pace);
-  const xs: number[] = [];
-  for (let i = 0; i < n; i++) xs.push(await ttft(t, pace));
-  return { p50_ms: r3(pct(xs, 50)), p99_ms: r3(pct(xs, 99)) };
 }
 
 export default async function gatewayBench(): Promise<Record<string, unknown>> {
@@ -264,26 +297,45 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
       }
     }
 
-    const out: Record<string, Record<string, unknown>> = {};
+    // every target warmed up first (its steady state: see WARMUP), then measured side by side
     for (const t of targets) {
-      const o: Record<string, unknown> = { c1: await withCpu(t, N_SEQ + 20, () => latency(t, N_SEQ)), c64: await withCpu(t, N_CONC, () => throughput(t, N_CONC, CONC)) };
-      if (t.name === "direct" || t.name === "tappass") o.c1_unique = await withCpu(t, N_SEQ + 20, () => latency(t, N_SEQ, true));
-      for (const [k, pace, n] of [["ttft", 0, N_TTFT], ["ttft_paced_5ms", 5, Math.ceil(N_TTFT / 2)]] as const) {
-        try {
-          o[k] = await ttftStats(t, n, pace);
-        } catch (e) {
-          o[k] = { error: (e as Error).message };
-        }
+      try {
+        for (let i = 0; i < WARMUP; i++) await call(t);
+        if (t.name === "direct" || t.name === "tappass") for (let i = 0; i < WARMUP / 5; i++) await call(t, false, true);
+      } catch (e) {
+        errors[t.name] = (e as Error).message;
       }
-      out[t.name] = o;
-      process.stderr.write(`bench: gateway ${t.name} ${JSON.stringify(o)}\n`);
+    }
+    const live = targets.filter((t) => !errors[t.name]);
+    const c1 = await sideBySide(live, N_SEQ, (t) => call(t), errors);
+    const c1u = await sideBySide(live.filter((t) => t.name === "direct" || t.name === "tappass"), N_SEQ, (t) => call(t, false, true), errors);
+    const c64 = await throughputSideBySide(live.filter((t) => !errors[t.name]), N_CONC, CONC);
+    const ttftErr: Record<string, string> = {};
+    const pacedErr: Record<string, string> = {};
+    const tt = await sideBySide(live, N_TTFT, (t) => ttft(t, 0), ttftErr);
+    const paced = await sideBySide(live, N_TTFT_PACED, (t) => ttft(t, 5), pacedErr);
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const t of live) {
+      const l = c1.get(t.name);
+      if (!l) continue;
+      const u = c1u.get(t.name);
+      const a = tt.get(t.name);
+      const b = paced.get(t.name);
+      out[t.name] = {
+        c1: { ...stats(l.xs), ...(l.cpu_us === undefined ? {} : { server_cpu_us_per_call: l.cpu_us }) },
+        c64: c64.get(t.name),
+        ...(u ? { c1_unique: { ...stats(u.xs), ...(u.cpu_us === undefined ? {} : { server_cpu_us_per_call: u.cpu_us }) } } : {}),
+        ttft: a ? stats(a.xs) : { error: ttftErr[t.name] },
+        ttft_paced_5ms: b ? stats(b.xs) : { error: pacedErr[t.name] },
+      };
+      process.stderr.write(`bench: gateway ${t.name} ${JSON.stringify(out[t.name])}\n`);
     }
     type Cpu = { server_cpu_us_per_call?: number };
-    const d = out.direct as { c1: { p50_ms: number; p99_ms: number } & Cpu; c1_unique: { p50_ms: number; p99_ms: number }; c64: { rps: number } & Cpu; ttft: { p50_ms: number }; ttft_paced_5ms: { p50_ms: number } };
+    const d = out.direct as { c1: { p50_ms: number; p99_ms: number } & Cpu; c1_unique: { p50_ms: number; p99_ms: number }; c64: { rps: number } & Cpu; ttft: { p50_ms: number; p99_ms: number }; ttft_paced_5ms: { p50_ms: number; p99_ms: number } };
     const added = (name: string) => {
       const x = out[name] as typeof d | undefined;
       if (!x) return undefined;
-      const ttft = (k: "ttft" | "ttft_paced_5ms", base: number) => (typeof x[k]?.p50_ms === "number" ? r3(x[k].p50_ms - base) : null);
+      const ttft = (k: "ttft" | "ttft_paced_5ms", q: "p50_ms" | "p99_ms") => (typeof x[k]?.[q] === "number" && typeof d[k]?.[q] === "number" ? r3(x[k][q] - d[k][q]) : null);
       return {
         added_p50_ms: r3(x.c1.p50_ms - d.c1.p50_ms),
         added_p99_ms: r3(x.c1.p99_ms - d.c1.p99_ms),
@@ -291,15 +343,17 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
         throughput_c64_rps: x.c64.rps,
         server_cpu_us_per_call: { c1: x.c1.server_cpu_us_per_call ?? null, c64: x.c64.server_cpu_us_per_call ?? null },
         throughput_ratio_vs_direct: r3(x.c64.rps / d.c64.rps),
-        ttft_added_p50_ms: ttft("ttft", d.ttft.p50_ms),
-        ttft_paced_added_p50_ms: ttft("ttft_paced_5ms", d.ttft_paced_5ms.p50_ms),
+        ttft_added_p50_ms: ttft("ttft", "p50_ms"),
+        ttft_added_p99_ms: ttft("ttft", "p99_ms"),
+        ttft_paced_added_p50_ms: ttft("ttft_paced_5ms", "p50_ms"),
+        ttft_paced_added_p99_ms: ttft("ttft_paced_5ms", "p99_ms"),
       };
     };
     const tpx = added("tappass");
     const pkx = added("portkey");
     const pkn = added("portkey_node");
     return {
-      setup: { requests_c1: N_SEQ, warmup_c1: WARMUP, requests_c64: N_CONC, concurrency: CONC, ttft_streams: N_TTFT, body: "chat completion, ~60 prompt tokens, ~300-char answer", pipeline: "standard preset (all steps), one signed audit row per call" },
+      setup: { requests_c1: N_SEQ, warmup_c1: WARMUP, requests_c64: N_CONC, concurrency: CONC, ttft_streams: N_TTFT, ttft_paced_streams: N_TTFT_PACED, block: BLOCK, body: "chat completion, ~60 prompt tokens, ~300-char answer", pipeline: "standard preset (all steps), one signed audit row per call" },
       raw: out,
       tappass: tpx,
       portkey: pkx ?? { error: errors.portkey },
@@ -314,6 +368,8 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
               server_cpu_us_per_call_c64: { direct: d.c64.server_cpu_us_per_call ?? null, tappass: tpx.server_cpu_us_per_call.c64, portkey: pkx.server_cpu_us_per_call.c64, portkey_node: pkn?.server_cpu_us_per_call.c64 ?? null },
               ttft_added_p50_ms: { tappass: tpx.ttft_added_p50_ms, portkey: pkx.ttft_added_p50_ms },
               ttft_paced_added_p50_ms: { tappass: tpx.ttft_paced_added_p50_ms, portkey: pkx.ttft_paced_added_p50_ms },
+              ttft_added_p99_ms: { tappass: tpx.ttft_added_p99_ms, portkey: pkx.ttft_added_p99_ms },
+              ttft_paced_added_p99_ms: { tappass: tpx.ttft_paced_added_p99_ms, portkey: pkx.ttft_paced_added_p99_ms },
             }
           : undefined,
     };
