@@ -18,7 +18,7 @@ import type { Keys } from "../crypto/keys.ts";
 import { internalError } from "../errors.ts";
 import type { Db } from "../store/db.ts";
 import { GENESIS_HASH, ROW_VERSION, contentOf, headSigningBytes, headerText, rowHashOf, sha256hex } from "./chain.ts";
-import { startCheckpointer } from "./checkpointer.ts";
+import { noteCommitted, startCheckpointer } from "./checkpointer.ts";
 import { makeSigner, type Signer } from "./signer.ts";
 import type { AuditRow, AuditRowInput } from "./types.ts";
 
@@ -129,6 +129,7 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
           for (let i = 0; i < batch.length; i++) batch[i]?.resolve(rows[i] as AuditRow);
           appended += rows.length;
           if (checkpointAfter > 0 && appended >= checkpointAfter && !stopCheckpointer) stopCheckpointer = startCheckpointer(db) ?? (() => {});
+          noteCommitted(db, rows.length);
           scheduleSeal();
           break;
         } catch (e) {
