@@ -43,8 +43,8 @@ export interface AuditLogOptions {
   maxBatch?: number;
   /**
    * After this many rows appended by this log, checkpoint the WAL in a worker thread instead of
-   * inside COMMIT (checkpointer.ts; default 2000, i.e. only in processes busy enough to need
-   * checkpoints; 0 = never).
+   * inside COMMIT (checkpointer.ts; default 200: a one-shot hook process never starts one, a
+   * broker or gateway serving an agent soon does; 0 = never).
    */
   backgroundCheckpointAfter?: number;
 }
@@ -84,7 +84,7 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
   };
   let running: Promise<void> | undefined;
   let closed = false;
-  const checkpointAfter = opts.backgroundCheckpointAfter ?? 2000;
+  const checkpointAfter = opts.backgroundCheckpointAfter ?? 200;
   let appended = 0;
   let stopCheckpointer: (() => void) | undefined;
   let cancelSeal: (() => void) | undefined;

@@ -73,7 +73,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   // WAL checkpoints (and their fsync) on a worker thread instead of inside a governed call's
   // COMMIT, once the gateway is busy: before its WAL reaches SQLite's first automatic checkpoint
-  // (the audit log alone would start it only after 2000 rows), yet not at start-up, where a
+  // (the audit log alone would start it only after 200 rows), yet not at start-up, where a
   // worker costs ~20 ms (`tappass exec` starts a gateway for every command).
   let requests = 0;
   let stopCheckpoints: () => void = () => {};
