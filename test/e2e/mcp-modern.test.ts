@@ -268,7 +268,7 @@ test("stdio, handshake-era client: a server's input request is server output —
   try {
     const r = await c.call("send_email", { to: "bob@acme.example", body: "evil" });
     expect(r.isError).toBe(true);
-    expect(textOf(r)).toContain("TapPass withheld what the server asked the client");
+    expect(textOf(r)).toContain("what the server asked the client was withheld");
     expect(textOf(r)).not.toContain("IGNORE ALL PREVIOUS");
     expect(c.confirmations).toEqual([]);
   } finally {
@@ -278,6 +278,10 @@ test("stdio, handshake-era client: a server's input request is server output —
   const inspected = rows.find((r) => typeof r.meta.input_request_of === "string" && r.decision === "deny");
   // scan_output: the after_call step that reads server output for injection
   expect(inspected?.step_decisions.find((f) => f.decision === "deny")?.step).toBe("scan_output");
+  // and the call's own row ends refused, pointing at the inspection
+  const call = rows.find((r) => r.trace_id === inspected?.meta.input_request_of);
+  expect(call?.decision).toBe("deny");
+  expect(call?.meta.denied_by).toMatchObject({ step: "scan_output" });
 });
 
 test("stdio, 2026-07-28 client → broker → handshake-era server (server-everything): its sampling and elicitation requests arrive as input_required, never as requests", async () => {

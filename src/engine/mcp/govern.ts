@@ -169,7 +169,12 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
             v = sub.deny("mcp_broker:pipeline_error", `the policy pipeline failed on the server's input request (${(e as Error).message}); withheld (fail closed)`);
           }
           const row = await track(sub.finish());
-          if (v.decision === "deny") return { refused: `TapPass withheld what the server asked the client during "${req.name}": ${v.denied_by?.reason ?? "denied by policy"} [trace ${row.trace_id}]` };
+          if (v.decision === "deny") {
+            const reason = `what the server asked the client was withheld: ${v.denied_by?.reason ?? "denied by policy"} [trace ${row.trace_id}]`;
+            // the call itself ends refused: its own row says so (and after() answers with the refusal)
+            call.deny(v.denied_by?.step ?? "pipeline", reason, { input_request_trace: row.trace_id }, "pipeline");
+            return { refused: `TapPass withheld ${reason}` };
+          }
           return { result: applySegments(result, original, sub.ctx.response as TextSegment[]).value };
         },
         async fail(error, opts) {

@@ -62,7 +62,8 @@ export interface CallGate {
    * client each embedded request itself: the requests (a sampling prompt for the client's model,
    * an elicitation message for its user) are server output, inspected like a result (indirect
    * injection, secrets, PII restored from this call's placeholders) in a governed exchange with
-   * an audit row of its own. The result to ask from, or why it is withheld.
+   * an audit row of its own. The result to ask from, or why it is withheld (the call is then
+   * denied: after() answers with the refusal and the call's row records it).
    */
   inspectInput?(result: Record<string, unknown>): Promise<{ result: Record<string, unknown> } | { refused: string }>;
 }
