@@ -5,6 +5,7 @@
  * for every row AFTER its append was acknowledged (committed). COUNT 0 = run until killed.
  * AUDIT_CHECKPOINT_AFTER=N starts the background WAL checkpointer after N rows (default: the log's).
  */
+import { writeSync } from "node:fs";
 import { loadKeys } from "../../../src/engine/crypto/keys.ts";
 import { openAuditLog } from "../../../src/engine/audit/index.ts";
 import { openState } from "../../../src/engine/store/state.ts";
@@ -21,7 +22,9 @@ const worker = async () => {
   while (count === 0 || i < count) {
     const n = i++;
     const row = await log.append(sampleRow(n, { trace_id: `${tag}-${n}` }));
-    process.stdout.write(`${row.seq} ${row.trace_id}\n`);
+    // written before the next line runs: an ack the parent counts must not sit in a buffer that
+    // process.exit (or SIGKILL) throws away
+    writeSync(1, `${row.seq} ${row.trace_id}\n`);
   }
 };
 await Promise.all(Array.from({ length: conc }, worker));
