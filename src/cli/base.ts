@@ -10,6 +10,7 @@
 import { Command, Flags } from "@oclif/core";
 import type { ExitCode } from "../engine/errors.ts";
 import { reportError } from "./report.ts";
+import { writeOut } from "./stdio.ts";
 
 export class ExitSignal extends Error {
   constructor(readonly exitCode: ExitCode) {
@@ -37,10 +38,10 @@ export abstract class BaseCommand extends Command {
   /** Print a result: JSON with --json, otherwise the human rendering (or JSON when none is given). */
   protected output<T>(data: T, human?: (data: T) => string): void {
     if (this.jsonMode || !human) {
-      process.stdout.write(`${JSON.stringify(data, null, this.jsonMode ? 0 : 2)}\n`);
+      writeOut(`${JSON.stringify(data, null, this.jsonMode ? 0 : 2)}\n`);
     } else {
       const text = human(data);
-      if (text.length > 0) process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+      if (text.length > 0) writeOut(text.endsWith("\n") ? text : `${text}\n`);
     }
   }
 

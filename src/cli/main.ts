@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     } else {
       const te = toTapPassError(/command .* not found/i.test(String((err as Error)?.message)) ? Object.assign(err as Error, { oclif: { exit: 2 } }) : err);
       process.stderr.write(`${te.describe()}\n`);
-      if (process.argv.includes("--json")) process.stdout.write(`${JSON.stringify(te.toJSON())}\n`);
+      if (process.argv.includes("--json")) (await import("./stdio.ts")).writeOut(`${JSON.stringify(te.toJSON())}\n`);
       process.exitCode = te.exitCode;
     }
   } finally {

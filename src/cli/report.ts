@@ -5,6 +5,7 @@
  * TAPPASS_DEBUG, and the exit code.
  */
 import { TapPassError, asTapPassError, usageError } from "../engine/errors.ts";
+import { writeOut } from "./stdio.ts";
 
 /** oclif's own parse errors (unknown flag, missing arg) are usage errors: exit 2. */
 export function toTapPassError(err: unknown): TapPassError {
@@ -21,7 +22,7 @@ export function toTapPassError(err: unknown): TapPassError {
 export function reportError(err: unknown, jsonMode: boolean): void {
   const e = toTapPassError(err);
   process.stderr.write(`${e.describe()}\n`);
-  if (jsonMode) process.stdout.write(`${JSON.stringify(e.toJSON())}\n`);
+  if (jsonMode) writeOut(`${JSON.stringify(e.toJSON())}\n`);
   if (e.exitCode === 4 && process.env.TAPPASS_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
   process.exitCode = e.exitCode;
 }

@@ -110,3 +110,22 @@ test("audit tail --follow prints rows as other processes append them", async () 
   const seqs = text.trim().split("\n").map((l) => JSON.parse(l).seq);
   expect(seqs.slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
 }, 30_000);
+
+test("a large export to a pipe whose reader is slow arrives whole (nothing lost when the command exits)", async () => {
+  const t = tempHome();
+  cleanup = t.cleanup;
+  const home = t.home;
+  expect(tappass(["init"], { home }).code).toBe(0);
+  seed(home, 2000); // ~1.3 MB of JSONL: far more than a pipe holds
+  const p = Bun.spawn([process.execPath, join(root, "src", "cli", "main.ts"), "audit", "export", "--format", "jsonl"], {
+    env: { ...process.env, TAPPASS_HOME: home, NO_COLOR: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  await Bun.sleep(1500); // the command has long filled the pipe (and, before the fix, exited with the rest unwritten)
+  const text = await new Response(p.stdout).text();
+  expect(await p.exited).toBe(0);
+  const lines = text.trim().split("\n");
+  expect(lines).toHaveLength(2001); // every row and the signed checkpoint
+  expect(JSON.parse(lines[1999] as string).seq).toBe(2000);
+}, 60_000);

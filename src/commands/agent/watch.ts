@@ -1,5 +1,6 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../cli/base.ts";
+import { writeOut } from "../../cli/stdio.ts";
 
 export default class AgentWatch extends BaseCommand {
   static override description = "Watch the policy version this agent runs under; prints a line whenever it changes (read-only).";
@@ -20,7 +21,7 @@ export default class AgentWatch extends BaseCommand {
       const p = (await currentEnvelope(env)).payload;
       if (p.policy_version !== last) {
         const ev = { ts: new Date().toISOString(), policy_version: p.policy_version, previous: last ?? null, expires_at: p.expires_at };
-        process.stdout.write(this.jsonMode ? `${JSON.stringify(ev)}\n` : `${ev.ts} policy v${ev.policy_version}${last !== undefined ? ` (was v${last})` : ""}, expires ${ev.expires_at}\n`);
+        writeOut(this.jsonMode ? `${JSON.stringify(ev)}\n` : `${ev.ts} policy v${ev.policy_version}${last !== undefined ? ` (was v${last})` : ""}, expires ${ev.expires_at}\n`);
         last = p.policy_version;
       }
     }

@@ -1,5 +1,6 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../cli/base.ts";
+import { writeOut } from "../../cli/stdio.ts";
 
 export default class AuditExport extends BaseCommand {
   static override description =
@@ -49,9 +50,9 @@ export default class AuditExport extends BaseCommand {
       for (const l of lines) {
         buf += `${l}\n`;
         n++;
-        if (buf.length > 1 << 20) (process.stdout.write(buf), (buf = ""));
+        if (buf.length > 1 << 20) (writeOut(buf), (buf = ""));
       }
-      process.stdout.write(buf);
+      writeOut(buf);
     }
     const rows = flags.format === "jsonl" ? n - 1 : n;
     this.note(`exported ${rows} audit row(s) as ${flags.format}${flags.out ? ` to ${flags.out}` : ""}`);

@@ -1,5 +1,6 @@
 import { Flags } from "@oclif/core";
 import { BaseCommand } from "../../cli/base.ts";
+import { writeOut } from "../../cli/stdio.ts";
 
 export default class AuditTail extends BaseCommand {
   static override description = "Show the newest audit rows (one per governed call); --follow keeps printing new rows as they are appended.";
@@ -27,7 +28,7 @@ export default class AuditTail extends BaseCommand {
       this.output({ rows: first }, (x) => (x.rows.length ? x.rows.map(rowLine).join("\n") : "no audit rows yet"));
       return;
     }
-    const print = (r: (typeof first)[number]) => process.stdout.write(`${this.jsonMode ? JSON.stringify(r) : rowLine(r)}\n`);
+    const print = (r: (typeof first)[number]) => writeOut(`${this.jsonMode ? JSON.stringify(r) : rowLine(r)}\n`);
     for (const r of first) print(r);
     let last = first.length ? (first[first.length - 1]?.seq ?? 0) : (db.prepare<{ s: number | null }>("SELECT max(seq) AS s FROM audit_log").get()?.s ?? 0);
     globalThis.__tappassKeepAlive = true;
