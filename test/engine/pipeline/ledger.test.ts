@@ -110,6 +110,12 @@ describe("write-behind repeat counts (the loop guard)", () => {
     noteRepeat(env.db, "loop:x", 300_000, t0 + 400_000);
     flushLedger(env.db);
     expect(stored()).toBe(1);
+    // notes in two buckets (5 s apart) wait together, count together, and are written together
+    noteRepeat(env.db, "loop:x", 300_000, t0 + 401_000);
+    noteRepeat(env.db, "loop:x", 300_000, t0 + 411_000);
+    expect(countRepeats(env.db, "loop:x", 300_000, t0 + 412_000)).toBe(3);
+    flushLedger(env.db);
+    expect(stored()).toBe(3);
   });
 });
 

@@ -154,8 +154,9 @@ export function countRepeats(db: Db, key: string, windowMs: number, now: number)
   const k = rateKey(key, windowMs);
   const cutoff = Math.floor((now - windowMs) / width);
   const stored = db.prepare<{ n: number | null }>("SELECT sum(n) AS n FROM pipeline_rate WHERE key = ? AND bucket >= ?").get(k, cutoff)?.n ?? 0;
-  const h = states.get(db)?.queue.hits.get(k);
-  return stored + (h && h.bucket >= cutoff ? h.n : 0);
+  let noted = 0;
+  for (const h of states.get(db)?.queue.hits.get(k) ?? []) if (h.bucket >= cutoff) noted += h.n;
+  return stored + noted;
 }
 
 /** Note n events under key (write-behind: the next ledger transaction of this process, or a few ms later). */
@@ -276,8 +277,8 @@ type Op = { r: Reservation; actual: number | null; now: number };
 /** How long a settlement may wait for a ledger transaction to carry it (ms). */
 export const SETTLE_DELAY_MS = 5;
 
-/** Rate events noted write-behind, by rate key: the bucket they fall in and how many. */
-type Hits = Map<string, { bucket: number; n: number; cutoff: number }>;
+/** Rate events noted write-behind, by rate key: per bucket, how many (and the window's oldest bucket then). */
+type Hits = Map<string, Array<{ bucket: number; n: number; cutoff: number }>>;
 
 class SettleQueue {
   ops: Op[] = [];
@@ -294,14 +295,14 @@ class SettleQueue {
     this.ops.push(op);
     this.schedule(SETTLE_DELAY_MS);
   }
-  /** Queue n rate events under k (a new bucket first writes the one before it). */
+  /** Queue n rate events under k in `bucket`. */
   addHit(k: string, bucket: number, cutoff: number, n: number): void {
     if (this.closed) return;
-    const h = this.hits.get(k);
-    if (h && h.bucket !== bucket) this.flush();
-    const cur = this.hits.get(k);
-    if (cur) cur.n += n;
-    else this.hits.set(k, { bucket, n, cutoff });
+    let list = this.hits.get(k);
+    if (!list) this.hits.set(k, (list = []));
+    const same = list.find((h) => h.bucket === bucket);
+    if (same) same.n += n;
+    else list.push({ bucket, n, cutoff });
     this.schedule(SETTLE_DELAY_MS);
   }
   get size(): number {
@@ -379,9 +380,9 @@ class SettleQueue {
     if (hits.size) {
       const prune = this.db.prepare("DELETE FROM pipeline_rate WHERE key = ? AND bucket < ?");
       const add = this.db.prepare("INSERT INTO pipeline_rate (key, bucket, n) VALUES (?, ?, ?) ON CONFLICT(key, bucket) DO UPDATE SET n = n + excluded.n");
-      for (const [k, h] of hits) {
-        prune.run(k, h.cutoff);
-        add.run(k, h.bucket, h.n);
+      for (const [k, list] of hits) {
+        prune.run(k, Math.max(...list.map((h) => h.cutoff)));
+        for (const h of list) add.run(k, h.bucket, h.n);
       }
     }
     const del = this.db.prepare("DELETE FROM pipeline_reservations WHERE id = ?");
