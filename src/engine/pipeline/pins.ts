@@ -19,9 +19,42 @@ export type PinCheck =
   | { status: "match"; hash: string; approved_at: string }
   | { status: "changed"; hash: string; pinned_hash: string; approved_at: string; changed: Array<"description" | "inputSchema" | "name"> };
 
+/** toolHash by schema object (a server's listed definition is one parsed object, checked on every call). */
+const hashes = new WeakMap<object, Map<string, string>>();
+
 /** SHA-256 over canonical {name, description, inputSchema}. */
 export function toolHash(tool: ToolAdvert): string {
-  return sha256hex(canonicalText({ name: tool.name, description: tool.description ?? "", inputSchema: tool.inputSchema ?? null }));
+  const schema = tool.inputSchema;
+  const key = `${tool.name}\u0000${tool.description ?? ""}`;
+  const known = schema ? hashes.get(schema)?.get(key) : undefined;
+  if (known) return known;
+  const h = sha256hex(canonicalText({ name: tool.name, description: tool.description ?? "", inputSchema: schema ?? null }));
+  if (schema) {
+    let m = hashes.get(schema);
+    if (!m) hashes.set(schema, (m = new Map()));
+    m.set(key, h);
+  }
+  return h;
+}
+
+type PinRow = { hash: string; description: string | null; input_schema: string | null; approved_at: string };
+
+/**
+ * Pin rows this process read, for as long as no other connection committed (PRAGMA data_version)
+ * and this one did not pin: a call's pin check is then one pragma instead of a row lookup.
+ */
+const pinRows = new WeakMap<Db, { version: number; rows: Map<string, PinRow | null> }>();
+
+function pinRow(db: Db, server: string, tool: string): PinRow | undefined {
+  const version = db.prepare<{ data_version: number }>("PRAGMA data_version").get()?.data_version ?? -1;
+  let c = pinRows.get(db);
+  if (!c || c.version !== version) pinRows.set(db, (c = { version, rows: new Map() }));
+  const k = `${server}\u0000${tool}`;
+  const cached = c.rows.get(k);
+  if (cached !== undefined) return cached ?? undefined;
+  const row = db.prepare<PinRow>("SELECT hash, description, input_schema, approved_at FROM tool_pins WHERE server = ? AND tool = ?").get(server, tool);
+  c.rows.set(k, row ?? null);
+  return row;
 }
 
 /** Pin (or re-approve) a tool as advertised now. */
@@ -32,16 +65,13 @@ export function pinTool(db: Db, server: string, tool: ToolAdvert, approvedBy?: s
      ON CONFLICT(server, tool) DO UPDATE SET hash = excluded.hash, description = excluded.description, input_schema = excluded.input_schema,
        approved_at = excluded.approved_at, approved_by = excluded.approved_by`,
   ).run(server, tool.name, hash, tool.description ?? null, tool.inputSchema ? canonicalJson(tool.inputSchema) : null, new Date().toISOString(), approvedBy ?? null);
+  pinRows.delete(db); // this connection's own writes do not move its data_version
   return { hash };
 }
 
 export function checkPin(db: Db, server: string, tool: ToolAdvert): PinCheck {
   const hash = toolHash(tool);
-  const row = db
-    .prepare<{ hash: string; description: string | null; input_schema: string | null; approved_at: string }>(
-      "SELECT hash, description, input_schema, approved_at FROM tool_pins WHERE server = ? AND tool = ?",
-    )
-    .get(server, tool.name);
+  const row = pinRow(db, server, tool.name);
   if (!row) return { status: "unpinned", hash };
   if (row.hash === hash) return { status: "match", hash, approved_at: row.approved_at };
   const changed: Array<"description" | "inputSchema" | "name"> = [];

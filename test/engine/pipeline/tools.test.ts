@@ -194,4 +194,23 @@ describe("tool_pinning", () => {
     pinTool(env.db, "acme-tools", { name: "search_docs", description: "Search the KB v2.", inputSchema: schema }, "alice");
     expect(await mcp(pay, "search_docs", { query: "c" }, ad("Search the KB v2."))).toBeUndefined();
   });
+
+  test("pins this process read are re-read once another process re-approves (the pin check is cached per data_version)", async () => {
+    env = await pipelineEnv();
+    const schema = { type: "object", properties: { q: { type: "string" } } };
+    const v1 = { name: "t", description: "one", inputSchema: schema };
+    const v2 = { name: "t", description: "two", inputSchema: schema };
+    pinTool(env.db, "s", v1);
+    expect(checkPin(env.db, "s", v1).status).toBe("match");
+    expect(checkPin(env.db, "s", v2).status).toBe("changed");
+    const { openDb } = await import("../../../src/engine/store/db.ts");
+    const other = openDb(env.db.path); // e.g. `tappass tools approve` in another process
+    pinTool(other, "s", v2, "operator");
+    other.close();
+    expect(checkPin(env.db, "s", v2).status).toBe("match");
+    expect(checkPin(env.db, "s", v1).status).toBe("changed");
+    // and this process's own re-pin is seen at once
+    pinTool(env.db, "s", v1);
+    expect(checkPin(env.db, "s", v1).status).toBe("match");
+  });
 });
