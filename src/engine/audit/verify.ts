@@ -249,8 +249,8 @@ function verifyDbPass(db: Db, verifier: Verifier, full: boolean): PassResult {
       const lastSeq = last?.seq ?? 0;
       if (head.seq > lastSeq) throw new Bad(lastSeq + 1, `log truncated: the signed head is at row ${head.seq}, the log ends at row ${lastSeq}`);
       if (head.seq === lastSeq && head.row_hash !== (last?.hash ?? GENESIS_HASH)) throw new Bad(head.seq, "last row does not match the signed head (replaced)");
-      // head.seq < lastSeq: rows appended since the head was last sealed (store.ts seals it just
-      // after each commit). They are authentic all the same — each row's signature is checked or
+      // head.seq < lastSeq: rows appended since the head was last sealed (store.ts seals it a few
+      // ms after a commit, and at close). They are authentic all the same — each row's signature is checked or
       // covered by the next row's hash, up to the last signature, verified above — but their
       // truncation would not be noticed: reported as unsealed.
       if (head.seq < lastSeq) {
