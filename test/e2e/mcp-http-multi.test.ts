@@ -193,6 +193,39 @@ test("five clients (3 handshake-era, 2 stateless) at once through one broker and
   }
 }, 60_000);
 
+test("two handshake-era clients answering their own sessions' server requests of the same id: each answer is scanned (a secret in either never reaches the server)", async () => {
+  const SECRET = "ghp_Q8m2ZxV7nL4kR9tY1bC6dF3hJ5wE0aS8uP2i";
+  const party = async (tag: string) => {
+    const client = new Client({ name: `legacy-${tag}`, version: "1" }, { capabilities: { elicitation: {} } });
+    let asked!: () => void;
+    const wasAsked = new Promise<void>((r) => (asked = r));
+    let answer!: () => void;
+    const mayAnswer = new Promise<void>((r) => (answer = r));
+    client.setRequestHandler(ElicitRequestSchema, async () => {
+      asked();
+      await mayAnswer; // both sessions' requests are in flight before either is answered
+      return { action: "accept", content: { name: `${tag} ${SECRET}` } };
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(broker.url), { requestInit: { headers: { authorization: await bearer() } } }));
+    return { client, wasAsked, answer, tag };
+  };
+  const [a, b] = await Promise.all([party("sa"), party("sb")]);
+  try {
+    const calls = [a, b].map((p) => p.client.callTool({ name: "trigger-elicitation-request", arguments: {} }, undefined, { timeout: 20_000 }));
+    await Promise.all([a.wasAsked, b.wasAsked]);
+    a.answer();
+    b.answer();
+    const results = await Promise.all(calls.map((c) => c.catch((e: Error) => ({ content: [{ type: "text", text: e.message }] }))));
+    for (const r of results) {
+      // withheld at the broker: the server never got the answer (its result cannot echo it back)
+      expect(textOf(r)).toContain("withheld the client's answer to elicitation/create");
+      expect(textOf(r)).not.toContain(SECRET);
+    }
+  } finally {
+    await Promise.all([a.client.close(), b.client.close()]);
+  }
+}, 60_000);
+
 test("stateless clients of a handshake-era server: one upstream session per agent session (the token's sid), shared only within it", async () => {
   // a recording handshake-era server: which upstream session each call arrived on
   const seen: Array<{ session: string | null; message: string }> = [];

@@ -134,8 +134,12 @@ export class Broker {
   /** key `${clientPeerId}\u0000${clientId}` → broker id (cancellation) */
   private readonly byClient = new Map<string, JsonRpcId>();
   private readonly progress = new Map<string, { peer: ClientPeer; clientToken: string | number; clientId: JsonRpcId }>();
-  /** server → client requests in flight: `${channel server}\u0000${id}` → peer */
-  private readonly serverRequests = new Map<string, { peer: ClientPeer; method: string }>();
+  /**
+   * server → client requests in flight, per upstream channel (ids live in each server session's
+   * own id space: two sessions of one server both send request 0): id → the peer asked. A
+   * channel's entry goes when its last request is answered or cancelled.
+   */
+  private readonly serverRequests = new Map<Channel, Map<string, { peer: ClientPeer; method: string }>>();
   private readonly channels = new Map<Channel, ChannelState>();
   /** client requests (`${clientPeerId}\u0000${clientId}`) being governed, not yet forwarded */
   private readonly governing = new Set<string>();
@@ -189,6 +193,7 @@ export class Broker {
 
   /** Channel closed: every request still waiting on it fails. */
   channelClosed(channel: Channel, reason: string): void {
+    this.serverRequests.delete(channel); // nobody is left to answer them to
     for (const [id, p] of [...this.pending]) {
       if (p.channel !== channel) continue;
       this.pending.delete(id);
@@ -216,9 +221,7 @@ export class Broker {
         return;
       }
       // answer to a server → client request: ids were not remapped (they live in the server's id space)
-      const key = `${peer.channel.server}\u0000${msg.id}`;
-      const asked = this.serverRequests.get(key);
-      this.serverRequests.delete(key);
+      const asked = this.takeServerRequest(peer.channel, msg.id);
       void this.answerServer(peer, peer.channel, msg, asked?.method);
     }
   }
@@ -401,7 +404,9 @@ export class Broker {
         const peer = call?.[1].peer ?? this.soloPeer(ch);
         if (peer && peer.era !== "modern") {
           // a handshake-era client takes server requests as they are
-          this.serverRequests.set(`${ch.server}\u0000${msg.id}`, { peer, method: msg.method });
+          let inFlight = this.serverRequests.get(ch);
+          if (!inFlight) this.serverRequests.set(ch, (inFlight = new Map()));
+          inFlight.set(String(msg.id), { peer, method: msg.method });
           peer.send(msg, call?.[1].clientId);
           return;
         }
@@ -429,11 +434,8 @@ export class Broker {
         }
       }
       if (msg.method === "notifications/cancelled") {
-        const asked = this.serverRequests.get(`${ch.server}\u0000${String(params.requestId)}`);
-        if (asked) {
-          this.serverRequests.delete(`${ch.server}\u0000${String(params.requestId)}`);
-          asked.peer.send(msg);
-        }
+        const asked = this.takeServerRequest(ch, params.requestId as JsonRpcId);
+        if (asked) asked.peer.send(msg);
         return;
       }
       if (msg.method === "notifications/tools/list_changed" && st) st.tools = undefined; // the next list is re-filtered
@@ -443,6 +445,16 @@ export class Broker {
       }
       for (const peer of st?.peers ?? []) peer.send(msg);
     }
+  }
+
+  /** The server → client request `id` of `ch` in flight, removed (undefined when there is none). */
+  private takeServerRequest(ch: Channel, id: JsonRpcId | null | undefined): { peer: ClientPeer; method: string } | undefined {
+    const inFlight = this.serverRequests.get(ch);
+    const asked = inFlight?.get(String(id));
+    if (!inFlight || !asked) return undefined;
+    inFlight.delete(String(id));
+    if (inFlight.size === 0) this.serverRequests.delete(ch);
+    return asked;
   }
 
   /** The one call on `ch` a server request without a stream (stdio) can belong to: a stateless client's tools/call, prompts/get or resources/read. */
