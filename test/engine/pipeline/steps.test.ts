@@ -93,7 +93,18 @@ test("detector steps: an MCP argument that is both a request segment and a tool 
       { path: "arguments.other", kind: "tool_args", text: "plain" },
     ],
   });
-  const v = await c.run("before_call");
+  const { detectors } = await import("../../../src/engine/pipeline/detectors/index.ts");
+  const d = detectors.detect_secrets as unknown as { detect: (...a: never[]) => unknown };
+  const detect = d.detect;
+  let scans = 0;
+  d.detect = (...a: never[]) => (a[0] === (secret as never) && scans++, detect.apply(d, a));
+  let v: Awaited<ReturnType<typeof c.run>>;
+  try {
+    v = await c.run("before_call");
+  } finally {
+    d.detect = detect;
+  }
+  expect(scans).toBe(1);
   const f = v.fragments.find((x) => x.step === "detect_secrets");
   const findings = (f?.evidence.findings ?? []) as Array<{ path: string; type: string; start: number; end: number }>;
   expect(f?.evidence.scanned).toBe(4);

@@ -192,31 +192,9 @@ export function detectorStep(spec: DetectorStepSpec): StepDef {
       const kinds = c.kinds === undefined ? spec.kinds : strs(c.kinds);
       const ts = targets(ctx, env.phase, kinds);
       const hits: Array<{ t: Target; f: Finding }> = [];
-      // an MCP call's arguments are both request segments and the tool call's arguments: a text
-      // seen twice in one step (same kind; among a few targets) is scanned once, its findings
-      // reported for each place
-      const few = ts.length > 1 && ts.length <= 16;
-      const found: Finding[][][] = [];
-      for (let i = 0; i < ts.length; i++) {
-        const t = ts[i] as Target;
-        let dup = -1;
-        if (few) {
-          for (let j = 0; j < i; j++) {
-            const u = ts[j] as Target;
-            if (u.kind === t.kind && u.text === t.text) {
-              dup = j;
-              break;
-            }
-          }
-        }
-        const per: Finding[][] = [];
-        for (let k = 0; k < names.length; k++) {
-          const fs = dup >= 0 ? copies((found[dup] as Finding[][])[k] as Finding[]) : runDetector(names[k] as string, t.text, t.kind, threshold);
-          per.push(fs);
-          for (const f of fs) hits.push({ t, f });
-        }
-        if (few) found.push(per);
-      }
+      // a text in two places (an MCP argument is a request segment and the tool call's argument)
+      // is scanned once: runDetector remembers what it just scanned, and its findings go to both
+      for (const t of ts) for (const n of names) for (const f of runDetector(n, t.text, t.kind, threshold)) hits.push({ t, f });
       if (hits.length === 0) return { decision: "allow", evidence: { scanned: ts.length } };
       const types = [...new Set(hits.map((h) => h.f.type))];
       const evidence = { scanned: ts.length, count: hits.length, findings: evidenceOf(hits) };
