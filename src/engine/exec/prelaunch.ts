@@ -46,14 +46,7 @@ export function renderDir(harness: Harness): string {
   return dir;
 }
 
-/**
- * The launch cache: bwrap's command line from the last run of the same program (its arguments
- * travel in the spec), by the same agent flag, in the same directory — one entry per such
- * triple — with its per-run directories as placeholders. A hit starts
- * the sandbox at once (it waits for its spec on fd 3, so nothing runs early); spawnConfined keeps
- * it only if this run's policy gives the very same command line, else kills it and starts anew.
- * A missing or unreadable entry is a miss; TAPPASS_HOME is masked from the agent.
- */
+/** The launch cache's entry for a key (see the file comment). */
 const launchFile = (key: string) => join(tappassHome(), "cache", `launch-${key}.json`);
 const SOCK = "\u0000sock";
 const DIR = "\u0000dir";
@@ -100,13 +93,14 @@ export interface Early {
   dir: string;
 }
 
-/** The launch-cache key of this run, and the sandbox started from its entry when there is one. */
+/** The launch-cache key of this run, its resolved program, and the sandbox started from its entry when there is one. */
 export interface Launch {
   key: string;
+  exe: string;
   early?: Early;
 }
 
 export function startLaunch(o: { agent?: string; cwd: string; exe: string; argv: string[]; stdio: [StdioOpt, StdioOpt, StdioOpt] }): Launch {
   const key = launchCacheKey(o.agent, o.cwd, o.exe);
-  return { key, early: prelaunchFromCache(key, harnessOf(o.argv), o.stdio) };
+  return { key, exe: o.exe, early: prelaunchFromCache(key, harnessOf(o.argv), o.stdio) };
 }

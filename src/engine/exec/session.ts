@@ -118,7 +118,8 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
   const baseEnv = opts.env ?? process.env;
   const cwd = resolve(opts.cwd ?? process.cwd());
   if (opts.argv.length === 0) throw new TapPassError("usage_error", "no command given", 2, { hint: "tappass exec [--agent NAME] -- COMMAND [ARGS...]" });
-  const exe = resolveCommand(opts.argv[0] as string, baseEnv.PATH);
+  // exec's fast path resolved it already, for the launch cache
+  const exe = opts.launch?.exe ?? resolveCommand(opts.argv[0] as string, baseEnv.PATH);
   if (!exe) throw inputError("command_not_found", `command not found: ${opts.argv[0]}`, { hint: "check the name, or give its full path" });
   const harness = harnessOf(opts.argv);
   const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
