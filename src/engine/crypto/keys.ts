@@ -31,7 +31,6 @@ export interface Keys {
 const ED_FILE = "ed25519.json";
 const ES_FILE = "es256.json";
 
-/** Key id: first 16 hex chars of SHA-256 over the raw public key bytes. */
 /** A key id: the first 16 hex digits of the SHA-256 of the public key (@noble/hashes, loaded when a key is made). */
 export const kidOf = (pub: Uint8Array | string): string => {
   const { sha256 } = require("@noble/hashes/sha2.js") as typeof import("@noble/hashes/sha2.js");
