@@ -51,6 +51,30 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
       session_id: (who.token && sessionOfToken(who.token)) || who.session_id,
       ...init,
     });
+  /**
+   * A governed exchange beside a call — a client's answer to a server request (before_call over
+   * what goes to the server), a server's input request to a client (after_call over what comes
+   * from it) — with its own audit row. Fails closed: a pipeline that throws denies.
+   * Returns the verdict, the row and the text as the pipeline left it (to write back).
+   */
+  const exchange = async (
+    who: { token?: string; session_id: string },
+    phase: "before_call" | "after_call",
+    segments: TextSegment[],
+    init: Omit<CallInit, "surface" | "token" | "agent" | "session_id" | "request" | "tool_calls">,
+    failed: string,
+  ) => {
+    const c = await begin(who, { request: phase === "before_call" ? segments : [], tool_calls: [], ...init });
+    if (phase === "after_call") c.ctx.response = segments;
+    let v: Verdict;
+    try {
+      v = await c.run(phase);
+    } catch (e) {
+      v = c.deny("mcp_broker:pipeline_error", `the policy pipeline failed${failed} (${(e as Error).message}); withheld (fail closed)`);
+    }
+    const row = await track(c.finish());
+    return { v, row, segments: (phase === "before_call" ? c.ctx.request : c.ctx.response) as TextSegment[] };
+  };
   const decide = decisionCache(o, store);
 
   return {
@@ -160,22 +184,14 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
           if (response.length === 0) return { result }; // no text: nothing a detector could find
           const original = response.map((s) => ({ ...s }));
           // the call's own placeholders: what the server was given tokenised goes back to the client restored
-          const sub = await begin(req, { request: [], tool_calls: [], pii_vault: call.ctx.pii_vault, meta: { tool: req.name, mcp_server: req.server, input_request_of: call.ctx.trace_id } });
-          sub.ctx.response = response;
-          let v: Verdict;
-          try {
-            v = await sub.run("after_call");
-          } catch (e) {
-            v = sub.deny("mcp_broker:pipeline_error", `the policy pipeline failed on the server's input request (${(e as Error).message}); withheld (fail closed)`);
-          }
-          const row = await track(sub.finish());
+          const { v, row, segments } = await exchange(req, "after_call", response, { pii_vault: call.ctx.pii_vault, meta: { tool: req.name, mcp_server: req.server, input_request_of: call.ctx.trace_id } }, " on the server's input request");
           if (v.decision === "deny") {
             const reason = `what the server asked the client was withheld: ${v.denied_by?.reason ?? "denied by policy"} [trace ${row.trace_id}]`;
             // the call itself ends refused: its own row says so (and after() answers with the refusal)
             call.deny(v.denied_by?.step ?? "pipeline", reason, { input_request_trace: row.trace_id }, "pipeline");
             return { refused: `TapPass withheld ${reason}` };
           }
-          return { result: applySegments(result, original, sub.ctx.response as TextSegment[]).value };
+          return { result: applySegments(result, original, segments).value };
         },
         async fail(error, opts) {
           const cancelled = error.code === REQUEST_CANCELLED ? { cancelled_by_client: true, forwarded_upstream: opts?.forwarded ?? true } : {};
@@ -190,16 +206,9 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
       const request = requestSegments(sent);
       if (request.length === 0) return { result: req.result }; // no text: nothing a detector could find
       const original = request.map((s) => ({ ...s }));
-      const call = await begin(req, { request, tool_calls: [], meta: { answer_to: req.method, mcp_server: req.server } });
-      let v: Verdict;
-      try {
-        v = await call.run("before_call");
-      } catch (e) {
-        v = call.deny("mcp_broker:pipeline_error", `the policy pipeline failed (${(e as Error).message}); withheld (fail closed)`);
-      }
-      const row = await track(call.finish());
+      const { v, row, segments } = await exchange(req, "before_call", request, { meta: { answer_to: req.method, mcp_server: req.server } }, "");
       if (v.decision === "deny") return { refused: `TapPass withheld the client's answer to ${req.method}: ${v.denied_by?.reason ?? "denied by policy"} [trace ${row.trace_id}]` };
-      return { result: applySegments(sent, original, call.ctx.request).value.result };
+      return { result: applySegments(sent, original, segments).value.result };
     },
   };
 }
