@@ -71,6 +71,13 @@ test("usage errors exit 2, missing state exits 3, with one line on stderr", () =
   const bad = tappass(["init", "--no-such-flag"], { home: t.home });
   expect(bad.code).toBe(2);
   expect(tappass(["no-such-command"], { home: t.home }).code).toBe(2);
+  // oclif's multi-line parse errors become one line that says what is wrong
+  const noLevel = tappass(["policy", "apply", "--json"], { home: t.home });
+  expect(noLevel.code).toBe(2);
+  expect(noLevel.stderr.trim()).toBe("error: missing required flag --level — see --help");
+  expect(JSON.parse(noLevel.stdout)).toEqual({ error: { code: "usage_error", message: "missing required flag --level", hint: "see --help" } });
+  expect(tappass(["audit", "tail", "--limit", "abc"], { home: t.home }).stderr).toContain("--limit: Expected an integer but received: abc");
+  expect(tappass(["agent", "create"], { home: t.home }).stderr).toContain("Missing 1 required arg: name");
   const missing = tappass(["keys", "export", "--jwks"], { home: join(t.home, "nothing-here") });
   expect(missing.code).toBe(3);
   expect(missing.stderr).toContain("tappass init");
