@@ -36,3 +36,15 @@ test("discovered lists the queue; approve pins; deny refuses; unknown names exit
   expect(r.json).toMatchObject({ name: "docs", auto_approve: true, changed: true });
   expect(tappass(["mcp", "proxy", "--agent", "x", "--json"], { home: t.home }).code).toBe(2);
 });
+
+test("a stdio server command that cannot start is a configuration error (exit 3), not a TapPass bug", () => {
+  const t = tempHome();
+  cleanup = t.cleanup;
+  expect(tappass(["init"], { home: t.home }).code).toBe(0);
+  expect(tappass(["project", "create", "p"], { home: t.home }).code).toBe(0);
+  expect(tappass(["agent", "create", "a", "--project", "p"], { home: t.home }).code).toBe(0);
+  const r = tappass(["mcp", "proxy", "--agent", "a", "--json", "--", "/nonexistent/mcp-server"], { home: t.home });
+  expect(r.code).toBe(3);
+  expect(r.json.error).toMatchObject({ code: "mcp_server_spawn_failed" });
+  expect(r.stderr).toContain('cannot start the MCP server "mcp-server" (/nonexistent/mcp-server): no such program');
+});

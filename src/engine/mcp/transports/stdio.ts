@@ -3,6 +3,7 @@
  * newline-delimited JSON-RPC with it, and with its own client on stdin/stdout.
  */
 import { basename } from "node:path";
+import { inputError } from "../../errors.ts";
 import type { Broker } from "../broker.ts";
 import { errorResponse, type JsonRpcMessage, PARSE_ERROR, parseFrame } from "../jsonrpc.ts";
 import type { Channel, ClientPeer } from "../types.ts";
@@ -36,7 +37,16 @@ export class ChildChannel implements Channel {
     opts: { env?: Record<string, string | undefined>; cwd?: string; log?: (line: string) => void } = {},
   ) {
     const log = opts.log ?? (() => {});
-    this.proc = Bun.spawn(command, { stdin: "pipe", stdout: "pipe", stderr: "inherit", env: opts.env ?? process.env, cwd: opts.cwd });
+    try {
+      this.proc = Bun.spawn(command, { stdin: "pipe", stdout: "pipe", stderr: "inherit", env: opts.env ?? process.env, cwd: opts.cwd });
+    } catch (e) {
+      // a server command that cannot start is the configuration's mistake, not TapPass's
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === "ENOENT" ? "no such program" : code === "EACCES" || code === "ENOEXEC" ? "not an executable program" : (e as Error).message;
+      throw inputError("mcp_server_spawn_failed", `cannot start the MCP server "${server}" (${command.join(" ")}): ${why}`, {
+        hint: "check the server's command (on PATH, or a full path to an executable)",
+      });
+    }
     this.exited = this.proc.exited.then((code) => {
       this.closed = true;
       this.onclose?.(`exited with code ${code}`);
