@@ -14,6 +14,7 @@ import type { Keys } from "../crypto/keys.ts";
 import { inputError } from "../errors.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
 import type { Db } from "../store/db.ts";
+import { resolveCommand } from "./prelaunch.ts";
 
 export type McpServerConfig = { command: string; args?: string[]; env?: Record<string, string> } | { type?: "http" | "streamable-http"; url: string };
 
@@ -74,6 +75,8 @@ export async function startMcp(opts: {
       setup.servers[name] = { url: b.url };
       setup.ports.push(b.port);
     } else {
+      // said now, not only when the agent first connects and the server cannot start
+      if (!resolveCommand(s.command, s.env?.PATH ?? process.env.PATH)) opts.log(`tappass: MCP server "${name}": command "${s.command}" not found; the agent's connections to it will fail`);
       stdio[name] = s;
       setup.servers[name] = { command: opts.agentCommand[0] as string, args: [...opts.agentCommand.slice(1), "mcp-relay", name] };
     }
