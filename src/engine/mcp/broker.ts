@@ -100,10 +100,8 @@ interface InputBridge {
   name?: unknown;
   /** capability token of the client that made the call: the retry must present the same */
   token?: string;
-  /** input key → the server's request id, handed to the client, awaiting its answer */
-  asked: Map<string, JsonRpcId>;
-  /** input key → the server's request method (what the answer is for) */
-  askedMethods: Map<string, string>;
+  /** input key → the server's request (its id, and its method: what the answer is for), handed to the client, awaiting its answer */
+  asked: Map<string, { id: JsonRpcId; method: string }>;
   /** server requests that arrived after the InputRequiredResult went out */
   queued: Array<{ id: JsonRpcId; method: string; params?: Record<string, unknown> }>;
   timer: ReturnType<typeof setTimeout>;
@@ -232,16 +230,22 @@ export class Broker {
    * answer reaches the server as an error instead (fail closed when it cannot be checked).
    */
   private async answerServer(peer: ClientPeer, ch: Channel, msg: JsonRpcResponse, method: string | undefined): Promise<void> {
-    const govern = this.opts.governor.answer;
-    if (!method || isError(msg) || !govern) {
+    if (!method || isError(msg)) {
       ch.send(msg);
       return;
     }
+    const r = await this.checkAnswer(peer, ch.server, method, msg.result);
+    ch.send("refused" in r ? errorResponse(msg.id, INTERNAL_ERROR, r.refused) : { ...msg, result: r.result });
+  }
+
+  /** A client's answer to `server`'s `method` request, as the governor lets it through (fails closed when it cannot check). */
+  private async checkAnswer(peer: ClientPeer, server: string, method: string, result: Record<string, unknown>): Promise<{ result: Record<string, unknown> } | { refused: string }> {
+    const govern = this.opts.governor.answer;
+    if (!govern) return { result };
     try {
-      const r = await govern.call(this.opts.governor, { server: ch.server, method, result: msg.result, session_id: peer.id, token: peer.token });
-      ch.send("refused" in r ? errorResponse(msg.id, INTERNAL_ERROR, r.refused) : { ...msg, result: r.result });
+      return await govern.call(this.opts.governor, { server, method, result, session_id: peer.id, token: peer.token });
     } catch (e) {
-      ch.send(errorResponse(msg.id, INTERNAL_ERROR, `TapPass could not check the client's answer to ${method} (${(e as Error).message}); withheld`));
+      return { refused: `TapPass could not check the client's answer to ${method} (${(e as Error).message}); withheld` };
     }
   }
 
@@ -518,9 +522,7 @@ export class Broker {
         }
         const answer = await this.ask(p.peer!, r.method, isObj(r.params) ? r.params : undefined, p.clientId);
         if (isError(answer)) return errorResponse(res.id, answer.error.code, `the client did not answer the server's ${r.method}: ${answer.error.message}`);
-        const checked = this.opts.governor.answer
-          ? await this.opts.governor.answer({ server: p.channel.server, method: r.method, result: answer.result, session_id: p.peer!.id, token: p.peer!.token })
-          : { result: answer.result };
+        const checked = await this.checkAnswer(p.peer!, p.channel.server, r.method, answer.result);
         if ("refused" in checked) return errorResponse(res.id, INTERNAL_ERROR, checked.refused);
         responses[key] = checked.result;
       }
@@ -572,17 +574,15 @@ export class Broker {
     if (!peer || clientId === undefined) return;
     const token = randomBytes(24).toString("base64url"); // one-time and unguessable: the retry must present it
     const inputRequests: Record<string, unknown> = {};
-    const asked = new Map<string, JsonRpcId>();
-    const askedMethods = new Map<string, string>();
+    const asked = new Map<string, { id: JsonRpcId; method: string }>();
     requests.forEach((r, i) => {
       const key = `input-${i + 1}`;
-      asked.set(key, r.id);
-      askedMethods.set(key, r.method);
+      asked.set(key, { id: r.id, method: r.method });
       inputRequests[key] = r.params === undefined ? { method: r.method } : { method: r.method, params: r.params };
     });
     const timer = setTimeout(() => this.abandonInput(token, "the client did not come back with the input the server asked for"), this.opts.inputWaitMs ?? INPUT_WAIT_MS);
     (timer as { unref?: () => void }).unref?.();
-    this.bridges.set(token, { bid, channel: ch, method: call.method, name: call.params?.name, token: peer.token, asked, askedMethods, queued: [], timer });
+    this.bridges.set(token, { bid, channel: ch, method: call.method, name: call.params?.name, token: peer.token, asked, queued: [], timer });
     this.bridgeOfCall.set(bid, token);
     // detach the call from this client request (answered now; a stateless HTTP exchange ends here)
     this.byClient.delete(`${peer.id}\u0000${String(clientId)}`);
@@ -614,7 +614,7 @@ export class Broker {
       peer.send(errorResponse(msg.id, INTERNAL_ERROR, "the call this input was for has already ended"), msg.id);
       return;
     }
-    for (const [key, sid] of b.asked) void this.answerServer(peer, b.channel, { jsonrpc: "2.0", id: sid, result: responses[key] as Record<string, unknown> }, b.askedMethods.get(key));
+    for (const [key, q] of b.asked) void this.answerServer(peer, b.channel, { jsonrpc: "2.0", id: q.id, result: responses[key] as Record<string, unknown> }, q.method);
     call.peer = peer;
     call.clientId = msg.id;
     const meta = isObj(params._meta) ? params._meta : {};
@@ -634,7 +634,7 @@ export class Broker {
     if (!b) return;
     this.bridges.delete(token);
     this.bridgeOfCall.delete(b.bid);
-    for (const sid of [...b.asked.values(), ...b.queued.map((q) => q.id)]) b.channel.send(errorResponse(sid, INTERNAL_ERROR, reason));
+    for (const q of [...b.asked.values(), ...b.queued]) b.channel.send(errorResponse(q.id, INTERNAL_ERROR, reason));
     b.channel.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: b.bid, reason } });
     const call = this.pending.get(b.bid);
     if (!call) return;
