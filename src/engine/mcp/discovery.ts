@@ -9,7 +9,7 @@
  * without a restart, on the very next list or call.
  */
 import { inputError } from "../errors.ts";
-import { pinTool, toolHash } from "../pipeline/pins.ts";
+import { pinTool, toolStateChanged } from "../pipeline/pins.ts";
 import type { Db } from "../store/db.ts";
 import type { Tool } from "./types.ts";
 
@@ -28,25 +28,8 @@ export interface ToolRow {
   decided_at: string | null;
 }
 
-export { toolHash };
-
-/** Writes to the tool tables made through this process's connection (PRAGMA data_version does not count them). */
-const localWrites = new WeakMap<Db, number>();
-
-/** Note a write to mcp_tools / mcp_servers / tool_pins made on `db` (invalidates the broker's decision caches). */
-export function toolStateChanged(db: Db): void {
-  localWrites.set(db, (localWrites.get(db) ?? 0) + 1);
-}
-
-/**
- * A value that changes whenever the tool tables may have changed: SQLite's data_version (bumped
- * by every commit of ANOTHER connection, e.g. the CLI approving a tool) and this process's own
- * writes through ToolStore / registerServer. One cheap PRAGMA instead of the 3-4 reads a decision takes.
- */
-export function toolStateVersion(db: Db): string {
-  const v = db.prepare<{ data_version: number }>("PRAGMA data_version").get()?.data_version ?? 0;
-  return `${v}:${localWrites.get(db) ?? 0}`;
-}
+// the tool tables' version lives with the pins (the pipeline's pin check keys its cache on it too)
+export { toolHash, toolStateChanged, toolStateVersion } from "../pipeline/pins.ts";
 
 export class ToolStore {
   constructor(readonly db: Db) {}

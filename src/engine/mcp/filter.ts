@@ -19,7 +19,7 @@
 import { checkPin, pinTool } from "../pipeline/pins.ts";
 import { catalogEntry, toolNames } from "../pipeline/steps/_tools.ts";
 import type { CompiledPolicyPayload } from "../policy/types.ts";
-import { type ToolStore, toolHash, toolStateChanged } from "./discovery.ts";
+import { type ToolStore, toolHash } from "./discovery.ts";
 import type { Tool } from "./types.ts";
 
 export interface ToolDecision {
@@ -86,8 +86,7 @@ export function decideTool(o: DecideOptions, tool: Tool, hash = toolHash(tool)):
   }
   const pin = checkPin(store.db, server, tool);
   if (pin.status === "unpinned") {
-    pinTool(store.db, server, tool, row.status === "approved" ? (row.decided_by ?? "operator") : byPolicy ? "policy" : "first-use");
-    toolStateChanged(store.db);
+    pinTool(store.db, server, tool, row.status === "approved" ? (row.decided_by ?? "operator") : byPolicy ? "policy" : "first-use"); // notes the change (toolStateChanged)
   } else if (pin.status === "changed") {
     return {
       allow: false,

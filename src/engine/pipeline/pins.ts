@@ -37,16 +37,31 @@ export function toolHash(tool: ToolAdvert): string {
   return h;
 }
 
-type PinRow = { hash: string; description: string | null; input_schema: string | null; approved_at: string };
+/** Writes to the tool tables made through this process's connection (PRAGMA data_version does not count them). */
+const localWrites = new WeakMap<Db, number>();
+
+/** Note a write to mcp_tools / mcp_servers / tool_pins made on `db` (invalidates the caches keyed on toolStateVersion). */
+export function toolStateChanged(db: Db): void {
+  localWrites.set(db, (localWrites.get(db) ?? 0) + 1);
+}
 
 /**
- * Pin rows this process read, for as long as no other connection committed (PRAGMA data_version)
- * and this one did not pin: a call's pin check is then one pragma instead of a row lookup.
+ * A value that changes whenever the tool tables may have changed: SQLite's data_version (bumped
+ * by every commit of ANOTHER connection, e.g. the CLI approving a tool) and this process's own
+ * writes (toolStateChanged). One cheap PRAGMA instead of the reads a decision or a pin check takes.
  */
-const pinRows = new WeakMap<Db, { version: number; rows: Map<string, PinRow | null> }>();
+export function toolStateVersion(db: Db): string {
+  const v = db.prepare<{ data_version: number }>("PRAGMA data_version").get()?.data_version ?? 0;
+  return `${v}:${localWrites.get(db) ?? 0}`;
+}
+
+type PinRow = { hash: string; description: string | null; input_schema: string | null; approved_at: string };
+
+/** Pin rows this process read, while toolStateVersion holds: a call's pin check is then one pragma instead of a row lookup. */
+const pinRows = new WeakMap<Db, { version: string; rows: Map<string, PinRow | null> }>();
 
 function pinRow(db: Db, server: string, tool: string): PinRow | undefined {
-  const version = db.prepare<{ data_version: number }>("PRAGMA data_version").get()?.data_version ?? -1;
+  const version = toolStateVersion(db);
   let c = pinRows.get(db);
   if (!c || c.version !== version) pinRows.set(db, (c = { version, rows: new Map() }));
   const k = `${server}\u0000${tool}`;
@@ -65,7 +80,7 @@ export function pinTool(db: Db, server: string, tool: ToolAdvert, approvedBy?: s
      ON CONFLICT(server, tool) DO UPDATE SET hash = excluded.hash, description = excluded.description, input_schema = excluded.input_schema,
        approved_at = excluded.approved_at, approved_by = excluded.approved_by`,
   ).run(server, tool.name, hash, tool.description ?? null, tool.inputSchema ? canonicalJson(tool.inputSchema) : null, new Date().toISOString(), approvedBy ?? null);
-  pinRows.delete(db); // this connection's own writes do not move its data_version
+  toolStateChanged(db);
   return { hash };
 }
 
