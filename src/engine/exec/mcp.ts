@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import type { Server, Socket } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Keys } from "../crypto/keys.ts";
 import { inputError } from "../errors.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
@@ -76,7 +76,8 @@ export async function startMcp(opts: {
       setup.ports.push(b.port);
     } else {
       // said now, not only when the agent first connects and the server cannot start
-      if (!resolveCommand(s.command, s.env?.PATH ?? process.env.PATH)) opts.log(`tappass: MCP server "${name}": command "${s.command}" not found; the agent's connections to it will fail`);
+      // (a relative path is the server's own cwd's, as the broker spawns it there)
+      if (!resolveCommand(s.command.includes("/") ? resolve(opts.cwd, s.command) : s.command, s.env?.PATH ?? process.env.PATH)) opts.log(`tappass: MCP server "${name}": command "${s.command}" not found; the agent's connections to it will fail`);
       stdio[name] = s;
       setup.servers[name] = { command: opts.agentCommand[0] as string, args: [...opts.agentCommand.slice(1), "mcp-relay", name] };
     }
