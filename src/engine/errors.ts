@@ -64,6 +64,43 @@ export const internalError = (message: string, opts?: ErrorOptions) =>
 /** Wrap anything thrown into a TapPassError (unknown errors are internal, exit 4). */
 export function asTapPassError(err: unknown): TapPassError {
   if (err instanceof TapPassError) return err;
+  const fs = fileError(err);
+  if (fs) return fs;
   const message = err instanceof Error ? err.message : String(err);
   return internalError(message, { cause: err, hint: "this is a bug in TapPass; please report it with the command you ran" });
+}
+
+/** What a filesystem errno means, said plainly. */
+const FS_REASONS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EEXIST: "it already exists",
+  ENOTEMPTY: "the directory is not empty",
+  ENAMETOOLONG: "the name is too long",
+  ELOOP: "too many symbolic links",
+};
+
+/**
+ * A file the user named (or TAPPASS_HOME) that cannot be read or written is bad input, exit 3,
+ * with the path and the reason — not "a bug in TapPass". Undefined for anything else. `as` names
+ * the operation as the user sees it (writing --out, where the file system saw a temporary file).
+ */
+export function fileError(err: unknown, as?: { verb: string; path: string }): TapPassError | undefined {
+  const e = err as { code?: unknown; path?: unknown; dest?: unknown; syscall?: unknown } | null;
+  if (!e || typeof e !== "object" || typeof e.code !== "string" || typeof e.path !== "string") return undefined;
+  const reason = FS_REASONS[e.code];
+  if (!reason) return undefined;
+  const what = as?.verb ?? (typeof e.syscall === "string" && e.syscall ? e.syscall : "access");
+  const target = as?.path ?? (typeof e.dest === "string" && e.dest ? `${e.path} to ${e.dest}` : e.path);
+  return inputError("file_error", `cannot ${what} ${target}: ${reason}`, {
+    cause: err,
+    hint: "check the path and its permissions",
+    details: { errno: e.code, path: as?.path ?? e.path },
+  });
 }

@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tappass } from "../helpers/cli.ts";
 import { tempHome } from "../helpers/home.ts";
@@ -47,6 +47,14 @@ test("audit tail / verify / export / erase from the CLI, and verify catches tamp
   expect(cef.stdout.startsWith("CEF:0|TapPass|")).toBe(true);
   expect(tappass(["audit", "export", "--format", "xml"], { home }).code).toBe(2);
   expect(tappass(["audit", "export", "--format", "cef", "--since", "yesterday"], { home }).code).toBe(2);
+  // an --out that cannot be written: exit 3, the path the user gave, nothing left behind
+  const missingDir = tappass(["audit", "export", "--format", "jsonl", "--out", join(home, "no", "such", "dir", "a.jsonl"), "--json"], { home });
+  expect(missingDir.code).toBe(3);
+  expect(missingDir.json).toMatchObject({ error: { code: "file_error", message: `cannot write ${join(home, "no", "such", "dir", "a.jsonl")}: no such file or directory` } });
+  const onDir = tappass(["audit", "export", "--format", "jsonl", "--out", home], { home });
+  expect(onDir.code).toBe(3);
+  expect(onDir.stderr).toContain(`cannot write ${home}: it is a directory`);
+  expect(readdirSync(home).filter((f) => f.includes(".tmp-"))).toEqual([]);
 
   const erase = tappass(["audit", "erase", "--trace", "cli-3", "--json"], { home });
   expect(erase.code).toBe(0);

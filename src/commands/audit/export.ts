@@ -19,7 +19,7 @@ export default class AuditExport extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(AuditExport);
-    const { usageError } = await import("../../engine/errors.ts");
+    const { usageError, fileError } = await import("../../engine/errors.ts");
     let since: string | undefined;
     if (flags.since) {
       const t = Date.parse(flags.since);
@@ -31,31 +31,43 @@ export default class AuditExport extends BaseCommand {
     const { exportLines } = await import("../../engine/audit/export.ts");
     const db = openState();
     const lines = exportLines(db, loadKeys(), { format: flags.format as "jsonl" | "ocsf" | "cef", since });
-    let n = 0;
+    let n: number;
     if (flags.out) {
-      const { openSync, writeSync, closeSync, renameSync } = await import("node:fs");
+      const { openSync, writeSync, closeSync, renameSync, rmSync } = await import("node:fs");
+      // written beside the target and renamed over it: a failed export never leaves half a file
       const tmp = `${flags.out}.tmp-${process.pid}`;
-      const fd = openSync(tmp, "w", 0o600);
-      let buf = "";
-      for (const l of lines) {
-        buf += `${l}\n`;
-        n++;
-        if (buf.length > 1 << 20) (writeSync(fd, buf), (buf = ""));
+      let fd: number | undefined;
+      try {
+        fd = openSync(tmp, "w", 0o600);
+        const out = fd;
+        n = writeLines(lines, (s) => writeSync(out, s));
+        closeSync(fd);
+        fd = undefined;
+        renameSync(tmp, flags.out);
+      } catch (e) {
+        if (fd !== undefined) closeSync(fd);
+        rmSync(tmp, { force: true });
+        throw fileError(e, { verb: "write", path: flags.out }) ?? e;
       }
-      writeSync(fd, buf);
-      closeSync(fd);
-      renameSync(tmp, flags.out);
-    } else {
-      let buf = "";
-      for (const l of lines) {
-        buf += `${l}\n`;
-        n++;
-        if (buf.length > 1 << 20) (writeOut(buf), (buf = ""));
-      }
-      writeOut(buf);
-    }
+    } else n = writeLines(lines, writeOut);
     const rows = flags.format === "jsonl" ? n - 1 : n;
     this.note(`exported ${rows} audit row(s) as ${flags.format}${flags.out ? ` to ${flags.out}` : ""}`);
     if (flags.out && this.jsonMode) this.output({ format: flags.format, rows, out: flags.out });
   }
+}
+
+/** Writes lines (each ending in a newline) in chunks of about 1 MiB; returns how many. */
+function writeLines(lines: Iterable<string>, write: (s: string) => unknown): number {
+  let n = 0;
+  let buf = "";
+  for (const l of lines) {
+    buf += `${l}\n`;
+    n++;
+    if (buf.length > 1 << 20) {
+      write(buf);
+      buf = "";
+    }
+  }
+  write(buf);
+  return n;
 }
