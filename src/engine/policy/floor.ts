@@ -26,7 +26,7 @@ function refuse(rule: string, floorRule: string, trail: Trail | undefined, layer
 /** Capabilities of a tool after the catalog edits above and in the candidate layer itself. */
 function capsOf(floor: Eff, tool: string, layer?: Layer): string[] {
   const edits = layer?.frag.catalog ?? {};
-  if (edits[tool]) {
+  if (Object.hasOwn(edits, tool)) {
     const tmp: Eff["catalog"] = new Map(floor.catalog);
     for (const [name, edit] of Object.entries(edits)) editCatalog(tmp, name, edit, { level: layer?.origin.level ?? "agent", source: layer?.origin.source ?? "", detail: "" });
     return tmp.get(tool)?.e.capabilities ?? [];
@@ -41,8 +41,8 @@ export function checkForbidden(layer: Layer, ctx: Ctx, floor: Eff): void {
   if (!fn || !fnName) return;
   const forbidden = new Set(fn.forbidden_capabilities);
   const t = layer.frag.tools ?? {};
-  const fail = (what: string, cap: string) =>
-    deniedError("forbidden_capability", `${layer.origin.source} at ${layer.origin.level} level: ${what} grants capability "${cap}", which function ${fnName} forbids for agent ${ctx.agent?.name}`, {
+  const fail = (what: string, cap: string, verb = "grants") =>
+    deniedError("forbidden_capability", `${layer.origin.source} at ${layer.origin.level} level: ${what} ${verb} capability "${cap}", which function ${fnName} forbids for agent ${ctx.agent?.name}`, {
       hint: "forbidden capabilities are an absolute floor no level can lift; remove the grant or give the agent another function",
       details: { rule: what, capability: cap, floor: { rule: `function ${fnName} forbidden_capabilities`, level: "agent", source: `function:${fnName}` } },
     });
@@ -54,11 +54,27 @@ export function checkForbidden(layer: Layer, ctx: Ctx, floor: Eff): void {
       if (hit) throw fail(`tools.${field} ${tool}`, hit);
     }
   }
-  for (const [name, edit] of Object.entries(layer.frag.catalog ?? {})) {
-    for (const c of edit.capabilities ?? []) {
-      if (c.startsWith("-") && forbidden.has(c.slice(1)) && capsOf(floor, edit.extends ?? name).includes(c.slice(1))) throw fail(`catalog ${name} ${c}`, c.slice(1));
-    }
+  for (const [name, lost] of droppedCapabilities(layer, floor)) {
+    const hit = lost.find((c) => forbidden.has(c));
+    if (hit) throw fail(`catalog ${name}`, hit, "drops the");
   }
+}
+
+/**
+ * Tools this layer's catalog edits redefine (a name the catalog above, or the shipped one,
+ * already has) with capabilities they had before removed — by `-cap`, by a plain list that
+ * replaces them, or by `extends:` another tool. A tool's capabilities decide what denies it and
+ * what grants it, so dropping one is a relaxation.
+ */
+function droppedCapabilities(layer: Layer, floor: Eff): Array<[string, string[]]> {
+  const out: Array<[string, string[]]> = [];
+  for (const name of Object.keys(layer.frag.catalog ?? {})) {
+    if (!floor.catalog.has(name) && !catalog().tools[name]) continue; // a new tool: its author declares it
+    const after = new Set(capsOf(floor, name, layer));
+    const lost = capsOf(floor, name).filter((c) => !after.has(c));
+    if (lost.length) out.push([name, lost]);
+  }
+  return out;
 }
 
 /** A project- or agent-level layer against the effective floor of the levels above. */
@@ -85,13 +101,11 @@ export function checkFloor(layer: Layer, floor: Eff): void {
       if (hit) throw refuse(`tools.${field} ${tool} (capability ${hit})`, `tools.denied_capabilities ${hit}`, floor.tools.denied_capabilities.get(hit), layer);
     }
   }
-  for (const [name, edit] of Object.entries(f.catalog ?? {})) {
-    for (const c of edit.capabilities ?? []) {
-      const cap = c.slice(1);
-      if (c.startsWith("-") && floor.tools.denied_capabilities.has(cap) && capsOf(floor, edit.extends ?? name).includes(cap)) {
-        throw refuse(`catalog ${name} ${c}`, `tools.denied_capabilities ${cap}`, floor.tools.denied_capabilities.get(cap), layer);
-      }
-    }
+  for (const [name, lost] of droppedCapabilities(layer, floor)) {
+    const denied = lost.find((c) => floor.tools.denied_capabilities.has(c));
+    if (denied) throw refuse(`catalog ${name} (drops ${denied})`, `tools.denied_capabilities ${denied}`, floor.tools.denied_capabilities.get(denied), layer);
+    const trail = floor.catalog.get(name)?.b ?? [{ level: "builtin", source: "tools:catalog", detail: `tool ${name}` }];
+    throw refuse(`catalog ${name} (drops ${lost.join(", ")})`, `catalog ${name} capabilities ${capsOf(floor, name).join(", ")}`, trail, layer);
   }
   const n = f.network ?? {};
   if (n.egress && EGRESS_RANK[n.egress] < EGRESS_RANK[floor.network.egress.v]) throw refuse(`network.egress ${n.egress}`, `network.egress ${floor.network.egress.v}`, floor.network.egress.b, layer);

@@ -253,6 +253,30 @@ test("a tool added in the same file with a forbidden or denied capability cannot
   expect(() => applyPolicy(db, { level: "project=q", files: [secret] })).toThrow(expect.objectContaining({ code: "floor_violation" }));
 });
 
+test("redefining a tool a level above (or the shipped catalog) defines cannot drop its capabilities, in any form", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "rev", project: "p", function: "code_reviewer" }); // forbids code_execution
+  createAgent(db, { name: "free", project: "p" });
+  const forms = [
+    "catalog:\n  Bash: { capabilities: [filesystem_read] }\ntools:\n  grant: [Bash]\n", // a plain list replaces them
+    "catalog:\n  Bash: { extends: Read }\n", // another tool's capabilities
+    "catalog:\n  Bash: { capabilities: [-code_execution] }\n",
+  ];
+  for (const [i, text] of forms.entries()) {
+    for (const level of ["org", "agent=rev"]) {
+      expect(() => applyPolicy(db, { level, files: [file(`f${i}.yaml`, text)] })).toThrow(expect.objectContaining({ code: "forbidden_capability", exitCode: 1 }));
+    }
+    // at project level whichever agent is checked first refuses it (rev: forbidden, free: floor)
+    expect(() => applyPolicy(db, { level: "project=p", files: [file(`f${i}.yaml`, text)] })).toThrow(expect.objectContaining({ exitCode: 1 }));
+    // no forbidding function: still a relaxation of the shipped catalog below org
+    expect(() => applyPolicy(db, { level: "agent=free", files: [file(`f${i}.yaml`, text)] })).toThrow(expect.objectContaining({ code: "floor_violation" }));
+  }
+  expect(compileForAgent(db, "rev").payload.tools.allow).not.toContain("Bash");
+  // adding a capability tightens; a new tool is its author's to declare
+  applyPolicy(db, { level: "agent=free", files: [file("more.yaml", "catalog:\n  Bash: { capabilities: [+network_egress] }\n  my_lint: { capabilities: [filesystem_read] }\n")] });
+  expect(compileForAgent(db, "free").payload.tools.catalog.Bash?.capabilities).toContain("network_egress");
+});
+
 test("policies/README.md documents every shipped function, category, concern, capability and pack", async () => {
   const readme = await Bun.file(join(import.meta.dir, "..", "..", "..", "policies", "README.md")).text();
   const cat = catalog();
