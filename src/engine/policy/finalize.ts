@@ -6,6 +6,7 @@ import { catalog } from "./catalog.ts";
 import type { Eff, TSet } from "./cascade.ts";
 import { BUDGET_KEYS } from "./cascade.ts";
 import { globMatch } from "./glob.ts";
+import { checkRulePackages } from "./floor.ts";
 import type { Ctx } from "./resolve.ts";
 import type { Because, CompiledPolicyPayload, ToolEntry } from "./types.ts";
 
@@ -110,6 +111,7 @@ export function finalize(eff: Eff, ctx: Ctx): { aspects: Aspects; rows: ExplainR
     row(`pipeline.steps.${name}`, { enabled: s.enabled, action: s.action, config: s.config }, s.b);
     return { name, enabled: s.enabled, action: s.action, config: s.config };
   });
+  checkRulePackages(eff.rules);
   for (const r of eff.rules) row("rules", { id: r.id, entrypoints: r.entrypoints }, [{ level: r.level, source: r.source, detail: `Rego module ${r.id} (${r.entrypoints.join(", ")})` }]);
   rowsOf("models.allow", eff.models.allow);
   rowsOf("models.deny", eff.models.deny);

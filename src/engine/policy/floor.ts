@@ -9,6 +9,8 @@ import { ACTION_RANK, BUDGET_KEYS, DEFAULT_RANK, EGRESS_RANK, type Eff, editCata
 import { globMatch, isGlob, pathWithin } from "./glob.ts";
 import type { Ctx } from "./resolve.ts";
 import { catalog } from "./catalog.ts";
+import { parseRego } from "./rego.ts";
+import type { RegoRuleModule } from "./types.ts";
 
 const who = (b: Trail | undefined) => {
   const x = b?.[b.length - 1];
@@ -127,5 +129,30 @@ export function checkFloor(layer: Layer, floor: Eff): void {
     const v = f.interpreter?.[k];
     const cur = floor.interpreter[k];
     if (v !== undefined && v > cur.v) throw refuse(`interpreter.${k} ${v}`, `interpreter.${k} ${cur.v}`, cur.b, layer);
+  }
+}
+
+const LEVEL_RANK: Record<RegoRuleModule["level"], number> = { builtin: 0, org: 1, project: 2, agent: 3 };
+
+/**
+ * The per-call Rego modules of every level are compiled together, so a module in a package a
+ * higher level's module uses (or one nested in it, or enclosing it) would add to that module's
+ * rules — e.g. grow the set a deny rule checks against. Levels must keep to packages of their own.
+ */
+export function checkRulePackages(rules: RegoRuleModule[]): void {
+  const pkgs = rules.map((r) => ({ r, pkg: parseRego({ path: r.source.replace(/^file:/, "") || `${r.id}.rego`, text: r.module }).pkg }));
+  const nested = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+  for (const lo of pkgs) {
+    for (const hi of pkgs) {
+      if (LEVEL_RANK[hi.r.level] >= LEVEL_RANK[lo.r.level] || hi.r.module === lo.r.module || !nested(lo.pkg, hi.pkg)) continue;
+      throw deniedError(
+        "rule_package_taken",
+        `${lo.r.source} at ${lo.r.level} level: package ${lo.pkg} would add rules to package ${hi.pkg} of ${hi.r.source} at ${hi.r.level} level`,
+        {
+          hint: `a level may only tighten the levels above it: give this module a package of its own (e.g. ${lo.pkg}_${lo.r.level}), or change the module at ${hi.r.level} level`,
+          details: { rule: `package ${lo.pkg}`, floor: { rule: `package ${hi.pkg}`, level: hi.r.level, source: hi.r.source } },
+        },
+      );
+    }
   }
 }

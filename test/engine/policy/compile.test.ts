@@ -277,6 +277,21 @@ test("redefining a tool a level above (or the shipped catalog) defines cannot dr
   expect(compileForAgent(db, "free").payload.tools.catalog.Bash?.capabilities).toContain("network_egress");
 });
 
+test("a lower level's Rego module cannot add rules to a package a higher level's module uses", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "a", project: "p" });
+  const proj = file("reads.rego", 'package acme.reads\n\nallowed contains "/srv/data/"\n\ndeny contains "outside /srv/data" if {\n  input.tool.name == "Read"\n  not some_prefix(input.tool.arguments.file_path)\n}\n\nsome_prefix(p) if {\n  some pre in allowed\n  startswith(p, pre)\n}\n');
+  applyPolicy(db, { level: "project=p", files: [proj] });
+  for (const pkg of ["acme.reads", "acme", "acme.reads.more"]) {
+    const widen = file("widen.rego", `package ${pkg}\n\nallowed contains "/"\n\ndeny contains "never" if false\n`);
+    expect(() => applyPolicy(db, { level: "agent=a", files: [widen] })).toThrow(expect.objectContaining({ code: "rule_package_taken", exitCode: 1 }));
+  }
+  // a package of its own is the agent's to add (and the project's rule still holds)
+  applyPolicy(db, { level: "agent=a", files: [file("own.rego", 'package acme.reads_a\n\ndeny contains "no Write" if input.tool.name == "Write"\n')] });
+  const rules = compileForAgent(db, "a").payload.rules;
+  expect(rules.map((r) => r.entrypoints).flat().sort()).toEqual(["data.acme.reads.deny", "data.acme.reads_a.deny"]);
+});
+
 test("policies/README.md documents every shipped function, category, concern, capability and pack", async () => {
   const readme = await Bun.file(join(import.meta.dir, "..", "..", "..", "policies", "README.md")).text();
   const cat = catalog();
