@@ -1,5 +1,5 @@
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tappass } from "../helpers/cli.ts";
 import { tempHome } from "../helpers/home.ts";
@@ -262,4 +262,24 @@ test("policy sources shows a level's stored sources; --replace drops the rest", 
   });
   expect(run(["policy", "apply", "--level", "project=p", "--pack", "hipaa", "--replace", "--json"]).json).toMatchObject({ version: 2, changed: true });
   expect(run(["policy", "sources", "--level", "project=p", "--json"]).json).toMatchObject({ version: 2, packs: ["hipaa"], files: [] });
+});
+
+test("a source is known by its name as typed (./x.yaml is x.yaml); the same name from another directory replaces it with a warning", () => {
+  const { home } = setup();
+  const at = (cwd: string) => (args: string[]) => tappass(args, { home, cwd });
+  const dir = (name: string) => {
+    const d = join(home, name);
+    mkdirSync(d, { recursive: true });
+    return d;
+  };
+  const [a, b] = [dir("teamA"), dir("teamB")];
+  writeFileSync(join(a, "policy.yaml"), "tools:\n  deny: [WebSearch]\n");
+  writeFileSync(join(b, "policy.yaml"), "budget:\n  tokens_per_day: 1000\n");
+  at(home)(["init"]);
+  at(home)(["project", "create", "p"]);
+  expect(at(a)(["policy", "apply", "--level", "project=p", "./policy.yaml", "policy.yaml", "--json"]).json).toMatchObject({ version: 1, sources: { files: ["policy.yaml"] } });
+  expect(at(a)(["policy", "apply", "--level", "project=p", "policy.yaml", "--json"]).json).toMatchObject({ version: 1, changed: false });
+  const other = at(b)(["policy", "apply", "--level", "project=p", "policy.yaml", "--json"]);
+  expect(other.json).toMatchObject({ version: 2, sources: { files: ["policy.yaml"] }, warnings: [expect.stringContaining(`applied from ${join(a, "policy.yaml")}`)] });
+  expect(other.stderr).toContain("warning: policy.yaml replaces the source of that name");
 });

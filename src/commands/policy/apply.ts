@@ -30,6 +30,7 @@ export default class PolicyApply extends BaseCommand {
       dryRun: flags["dry-run"],
       replace: flags.replace,
     });
+    for (const w of r.warnings ?? []) this.note(`warning: ${w}`);
     this.output(r, (x) =>
       `${x.dry_run ? "[dry run] " : ""}${x.level}: ${x.changed ? `version ${x.version}` : `unchanged (version ${x.version})`}; packs: ${x.sources.packs.join(", ") || "-"}; files: ${x.sources.files.join(", ") || "-"}`,
     );

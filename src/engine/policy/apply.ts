@@ -8,7 +8,7 @@ import type { Db } from "../store/db.ts";
 import type { Layer } from "./cascade.ts";
 import { finalize } from "./finalize.ts";
 import { checkFloor, checkForbidden } from "./floor.ts";
-import { currentSources, type LevelRef, listAgents, orgName, parseLevel, saveSources, type SourceSpec } from "./registry.ts";
+import { currentSources, type LevelRef, listAgents, orgName, parseLevel, saveSources, type SourceFile, type SourceSpec } from "./registry.ts";
 import { buildLayers, type Ctx, mergeLayers, type Stage } from "./resolve.ts";
 import { validatePayload } from "./schema.ts";
 import { checkPacks, readSourceFiles } from "./sources.ts";
@@ -30,13 +30,29 @@ export interface ApplyResult {
   dry_run: boolean;
   sources: { packs: string[]; files: string[] };
   agents_checked: string[];
+  /** Things the user may not have meant (a source of the same name replaced from another directory). */
+  warnings?: string[];
 }
 
-function nextSpec(cur: SourceSpec, add: SourceSpec, replace: boolean): SourceSpec {
+/**
+ * The level's sources after this apply. A file replaces the source of the same name (`./x.yaml`
+ * is `x.yaml`) or of the same absolute path. A name that now comes from another directory
+ * (`teamB/` where `teamA/` applied it) is replaced all the same — a checkout in a new place is
+ * the usual reason — but said in a warning, since it may be a different file.
+ */
+function nextSpec(cur: SourceSpec, add: SourceSpec, replace: boolean): { spec: SourceSpec; warnings: string[] } {
   const base = replace ? { packs: [], files: [] } : cur;
   const packs = [...new Set([...base.packs, ...add.packs])];
-  const files = [...base.files.filter((f) => !add.files.some((a) => a.path === f.path)), ...add.files];
-  return { packs, files };
+  const warnings: string[] = [];
+  const same = (f: SourceFile, a: SourceFile) => f.path === a.path || (!!f.abs && f.abs === a.abs);
+  for (const a of add.files) {
+    const old = base.files.find((f) => same(f, a));
+    if (old?.abs && a.abs && old.abs !== a.abs && old.text !== a.text) {
+      warnings.push(`${a.path} replaces the source of that name applied from ${old.abs} (now from ${a.abs}); if both should apply, name them by paths that tell them apart`);
+    }
+  }
+  const files = [...base.files.filter((f) => !add.files.some((a) => same(f, a))), ...add.files];
+  return { spec: { packs, files }, warnings };
 }
 
 /** Contexts a level's sources reach: every agent in scope, or a context with no agent when there is none. */
@@ -55,7 +71,7 @@ export function applyPolicy(db: Db, opts: ApplyOptions): ApplyResult {
   checkPacks(opts.packs ?? []);
   const add: SourceSpec = { packs: opts.packs ?? [], files: readSourceFiles(opts.files ?? []) };
   const cur = currentSources(db, ref);
-  const spec = nextSpec(cur.spec, add, !!opts.replace);
+  const { spec, warnings } = nextSpec(cur.spec, add, !!opts.replace);
   const override = { ref, spec };
   const checked: string[] = [];
   for (const ctx of scopeContexts(db, ref)) {
@@ -86,5 +102,6 @@ export function applyPolicy(db: Db, opts: ApplyOptions): ApplyResult {
     dry_run: !!opts.dryRun,
     sources: { packs: spec.packs, files: spec.files.map((f) => f.path) },
     agents_checked: checked,
+    ...(warnings.length ? { warnings } : {}),
   };
 }

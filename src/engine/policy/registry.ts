@@ -17,7 +17,10 @@ export interface AgentRecord {
 }
 
 export interface SourceFile {
+  /** As the user named it (normalised: `./x.yaml` is `x.yaml`); provenance says `file:<path>`. */
   path: string;
+  /** The file's absolute path when applied: what tells two files of one name apart (absent in sources stored before it). */
+  abs?: string;
   kind: "yaml" | "rego";
   text: string;
 }

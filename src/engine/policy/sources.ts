@@ -4,6 +4,7 @@
  * aspects and carried per-call rules (rego.ts). Every unknown name is reported at file:line:col.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { normalize, resolve } from "node:path";
 import { inputError } from "../errors.ts";
 import { catalog, STEP_NAMES } from "./catalog.ts";
 import type { Fragment } from "./fragment.ts";
@@ -20,13 +21,20 @@ export interface ParsedSpec {
   carried: Array<{ path: string; frag: Fragment }>;
 }
 
-/** Read files named on the command line into SourceFiles (exit 3 when missing or of an unknown kind). */
+/**
+ * Read files named on the command line into SourceFiles (exit 3 when missing or of an unknown
+ * kind). A file named twice (`x.yaml ./x.yaml`) is read once.
+ */
 export function readSourceFiles(paths: string[]): SourceFile[] {
-  return paths.map((path) => {
+  const seen = new Set<string>();
+  const unique = paths.filter((p) => !seen.has(resolve(p)) && !!seen.add(resolve(p)));
+  return unique.map((typed) => {
+    const path = normalize(typed);
+    const abs = resolve(typed);
     const kind = /\.rego$/i.test(path) ? "rego" : /\.ya?ml$/i.test(path) ? "yaml" : undefined;
     if (!kind) throw inputError("bad_source", `${path}: not a .rego, .yaml or .yml file`, { where: path, hint: "policy sources are Rego modules or policy YAML (see policies/README.md)" });
     if (!existsSync(path)) throw inputError("missing_file", `${path}: no such file`, { where: path, hint: "check the path" });
-    return { path, kind, text: readFileSync(path, "utf8") };
+    return { path, abs, kind, text: readFileSync(path, "utf8") };
   });
 }
 
