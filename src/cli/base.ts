@@ -31,6 +31,9 @@ export abstract class BaseCommand extends Command {
     argv?: string[],
   ): Promise<Awaited<ReturnType<Command["parse"]>> & { flags: F; args: A; nonExistentFlags?: string[] } & { _b?: B }> {
     this.jsonMode = (argv ?? this.argv).includes("--json");
+    // oclif would take piped stdin as a missing argument's value (the text to scan as its FILE
+    // name, a key piped to set-provider as the provider); TapPass reads stdin only where it says so
+    for (const a of Object.values((options as { args?: Record<string, { ignoreStdin?: boolean }> } | undefined)?.args ?? {})) a.ignoreStdin = true;
     // biome-ignore lint/suspicious/noExplicitAny: oclif's generic parse signature
     return (await super.parse(options as any, argv)) as any;
   }
