@@ -81,6 +81,7 @@ test("usage errors exit 2, missing state exits 3, with one line on stderr", () =
   const missing = tappass(["keys", "export", "--jwks"], { home: join(t.home, "nothing-here") });
   expect(missing.code).toBe(3);
   expect(missing.stderr).toContain("tappass init");
+  expect(missing.stdout).toBe(""); // `keys export --jwks > f` must not write the error into f
 });
 
 test("capability tokens: issue, verify, expiry and forgery are told apart", async () => {

@@ -12,7 +12,10 @@ export default class KeysExport extends BaseCommand {
   async run(): Promise<void> {
     await this.parse(KeysExport);
     const { loadKeys, jwks } = await import("../../engine/crypto/keys.ts");
+    const doc = jwks(loadKeys());
+    // a JWKS is JSON either way (compact, like --json); an error is JSON on stdout only with --json,
+    // so `keys export --jwks > tappass.jwks.json` never writes an error into the key file
     this.jsonMode = true;
-    this.output(jwks(loadKeys()));
+    this.output(doc);
   }
 }
