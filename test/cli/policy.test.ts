@@ -198,6 +198,12 @@ test("bad input exits 3 with file:line:col and leaves the store unchanged", () =
   const r2 = run(["policy", "apply", "--level", "project=p", rego, "--json"]);
   expect(r2.code).toBe(3);
   expect(r2.json.error.where).toMatch(/bad\.rego:\d+:\d+$/);
+  // aliases that expand without bound are bad input too, not a crash
+  const bomb = join(home, "bomb.yaml");
+  writeFileSync(bomb, ["a: &a [x, x, x, x, x, x, x, x, x]", ..."bcde".split("").map((k, i) => `${k}: &${k} [${Array(9).fill(`*${"abcd"[i]}`).join(", ")}]`)].join("\n"));
+  const rb = run(["policy", "apply", "--level", "project=p", bomb, "--json"]);
+  expect(rb.code).toBe(3);
+  expect(rb.json.error).toMatchObject({ code: "policy_parse_error", where: `${bomb}:1:1` });
   const unknown = join(home, "unknown.yaml");
   writeFileSync(unknown, "tools:\n  deny:\n    - Bash\n    - no_such_tool\n");
   const r3 = run(["policy", "apply", "--level", "project=p", unknown, "--json"]);

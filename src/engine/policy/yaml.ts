@@ -41,7 +41,16 @@ export function parseYaml(text: string, file: string): LocatedYaml {
       hint: "fix the YAML at that position",
     });
   }
-  const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // aliases that expand without bound (a "billion laughs" file), or an alias to nothing
+    throw inputError("policy_parse_error", `invalid YAML: ${(e as Error).message.split("\n")[0]}`, {
+      where: `${file}:1:1`,
+      hint: "expand the aliases (&anchor / *alias) by hand; a policy file needs few if any",
+    });
+  }
   const where = (path: ReadonlyArray<string | number>): string => {
     for (let n = path.length; n >= 0; n--) {
       const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
