@@ -93,6 +93,16 @@ const SCALAR_RULES: Record<string, [string, string]> = {
   preset: ["pipeline", "preset"],
 };
 
+/** The aspects rule that sets a fragment path (["tools", "deny", 0] → "tools_deny"), for error positions. */
+export function aspectRuleOf(path: ReadonlyArray<string | number>): string | undefined {
+  const [a, b] = path;
+  if (a === "pipeline" && b === "steps") return "steps";
+  if (a === "tools" && b === "constraints") return "tool_constraints";
+  if (a === "concerns" || a === "compliance_tags") return a;
+  for (const [name, [x, y]] of [...Object.entries(SET_RULES), ...Object.entries(SCALAR_RULES)]) if (x === a && y === b) return name;
+  return undefined;
+}
+
 /** Evaluate a level's aspects modules for one agent context → a Fragment. */
 export function evalAspects(files: ParsedRego[], input: Record<string, unknown>, allModules: ParsedRego[] = files): Fragment {
   if (!files.length) return {};

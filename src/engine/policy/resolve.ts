@@ -10,7 +10,7 @@ import { applyLayer, emptyEff, type Eff, type Layer, type Origin, PRESET_RANK } 
 import type { Fragment } from "./fragment.ts";
 import { evalAspects } from "./rego.ts";
 import { type AgentRecord, currentSources, type LevelRef, type SourceSpec } from "./registry.ts";
-import { catalogAdds, parseSpec } from "./sources.ts";
+import { catalogAdds, checkAspectNames, parseSpec } from "./sources.ts";
 import type { CascadeLevel, Preset } from "./types.ts";
 
 export interface Ctx {
@@ -85,8 +85,10 @@ function levelLayers(spec: SourceSpec, level: CascadeLevel, ctx: Ctx, extraTools
     if (mine) layers.push(...expand({ frag: mine, origin: { level, source: `file:${path}` }, note: `for agent ${ctx.agent?.name}` }));
   }
   const input = regoInput(ctx, level, allPacks);
+  const tools = parsed.aspects.length ? new Set([...Object.keys(catalog().tools), ...extraTools, ...catalogAdds(spec)]) : new Set<string>();
   for (const p of parsed.aspects) {
     const frag: Fragment = evalAspects([p], input);
+    checkAspectNames(frag, p, tools);
     layers.push(...expand({ frag, origin: { level, source: `file:${p.path}` }, relax }));
   }
   for (const { path, frag } of parsed.carried) layers.push({ frag, origin: { level, source: `file:${path}` } });

@@ -9,7 +9,7 @@ import { inputError } from "../errors.ts";
 import { catalog, STEP_NAMES } from "./catalog.ts";
 import type { Fragment } from "./fragment.ts";
 import { isGlob } from "./glob.ts";
-import { carriedRule, checkRego, isAspects, parseRego, type ParsedRego } from "./rego.ts";
+import { aspectRuleOf, carriedRule, checkRego, isAspects, parseRego, type ParsedRego } from "./rego.ts";
 import type { SourceFile, SourceSpec } from "./registry.ts";
 import { asFragment } from "./validate.ts";
 import { parseYaml } from "./yaml.ts";
@@ -115,4 +115,19 @@ export function catalogAdds(spec: SourceSpec): string[] {
     }
   }
   return out;
+}
+
+/**
+ * checkNames for what a Rego aspects module produced: a tool, step, concern or capability that
+ * does not exist is as much a typo there as in YAML (it would silently do nothing). The error
+ * points at the line defining the aspect (e.g. `tools_deny contains …`).
+ */
+export function checkAspectNames(frag: Fragment, p: ParsedRego, tools: Set<string>): void {
+  const lines = p.text.split("\n");
+  const where = (path: Array<string | number>) => {
+    const rule = aspectRuleOf(path);
+    const i = rule ? lines.findIndex((l) => new RegExp(`^\\s*${rule}\\b`).test(l)) : -1;
+    return `${p.path}:${i + 1 || 1}:1`;
+  };
+  checkNames(frag, where, tools, []);
 }

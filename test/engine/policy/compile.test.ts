@@ -292,6 +292,23 @@ test("a lower level's Rego module cannot add rules to a package a higher level's
   expect(rules.map((r) => r.entrypoints).flat().sort()).toEqual(["data.acme.reads.deny", "data.acme.reads_a.deny"]);
 });
 
+test("a Rego aspects module naming a tool, step, concern or capability that does not exist is bad input, as in YAML", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "a", project: "p" });
+  const cases: Array<[string, string]> = [
+    ['tools_deny contains "NoSuchTool"', "unknown_tool"],
+    ['steps["detect_nothing"] := {"action": "block"}', "unknown_step"],
+    ['concerns contains "nosuch"', "unknown_concern"],
+    ['denied_capabilities contains "nosuchcap"', "unknown_capability"],
+  ];
+  for (const [rule, code] of cases) {
+    const f = file("typo.rego", `package tappass.aspects\n\n# one aspect\n${rule}\n`);
+    expect(() => applyPolicy(db, { level: "project=p", files: [f] })).toThrow(expect.objectContaining({ code, exitCode: 3, where: `${f}:4:1` }));
+  }
+  applyPolicy(db, { level: "project=p", files: [file("ok.rego", 'package tappass.aspects\n\ntools_deny contains "Bash"\n')] });
+  expect(compileForAgent(db, "a").payload.tools.deny).toContain("Bash");
+});
+
 test("policies/README.md documents every shipped function, category, concern, capability and pack", async () => {
   const readme = await Bun.file(join(import.meta.dir, "..", "..", "..", "policies", "README.md")).text();
   const cat = catalog();
