@@ -56,13 +56,25 @@ export function parseSpec(spec: SourceSpec, extraTools: Set<string> = new Set())
     checkNames(frag, (p) => y.where(p), tools, []);
     for (const [agent, af] of Object.entries(frag.agents ?? {})) checkNames(af, (p) => y.where(p), tools, ["agents", agent]);
     for (const [i, r] of (frag.rules ?? []).entries()) {
+      let parsed: ParsedRego;
       try {
-        checkRego([parseRego({ path: `${f.path}#rules[${i}]`, text: r.module })]);
+        parsed = parseRego({ path: `${f.path}#rules[${i}]`, text: r.module });
+        checkRego([parsed]);
       } catch (e) {
         const te = e as { message?: string };
         throw inputError("rego_parse_error", `rules[${i}] (${r.id}): ${te.message ?? String(e)}`, { where: y.where(["rules", i, "module"]), hint: "fix the Rego module" });
       }
       if (!r.entrypoints?.length) throw inputError("rego_no_entrypoint", `rules[${i}] (${r.id}) has no entrypoints`, { where: y.where(["rules", i]), hint: "list the queries the pipeline evaluates, e.g. entrypoints: [data.acme.deny]" });
+      // an entrypoint the module does not define would never fire: a typo, not a rule
+      const defined = parsed.ruleNames.map((n) => `data.${parsed.pkg}.${n}`);
+      for (const [j, e] of r.entrypoints.entries()) {
+        if (!defined.some((d) => e === d || e.startsWith(`${d}.`) || e.startsWith(`${d}[`))) {
+          throw inputError("rego_unknown_entrypoint", `rules[${i}] (${r.id}): entrypoint ${e} is not a rule of its module (package ${parsed.pkg})`, {
+            where: y.where(["rules", i, "entrypoints", j]),
+            hint: `its rules: ${defined.join(", ") || "none"}`,
+          });
+        }
+      }
     }
     out.yaml.push({ path: f.path, frag });
   }

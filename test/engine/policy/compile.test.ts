@@ -309,6 +309,14 @@ test("a Rego aspects module naming a tool, step, concern or capability that does
   expect(compileForAgent(db, "a").payload.tools.deny).toContain("Bash");
 });
 
+test("a per-call rule whose entrypoint its module does not define is bad input (it would never fire)", () => {
+  const mod = 'package acme\ndeny contains "no Write" if input.tool.name == "Write"\n';
+  const yaml = (ep: string) => `rules:\n  - id: my-rule\n    entrypoints: [${ep}]\n    module: ${JSON.stringify(mod)}\n`;
+  const bad = file("typo.yaml", yaml("data.acme.nothere"));
+  expect(() => applyPolicy(db, { level: "org", files: [bad] })).toThrow(expect.objectContaining({ code: "rego_unknown_entrypoint", exitCode: 3, where: `${bad}:3:19` }));
+  applyPolicy(db, { level: "org", files: [file("ok.yaml", yaml("data.acme.deny"))] });
+});
+
 test("policies/README.md documents every shipped function, category, concern, capability and pack", async () => {
   const readme = await Bun.file(join(import.meta.dir, "..", "..", "..", "policies", "README.md")).text();
   const cat = catalog();
