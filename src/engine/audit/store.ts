@@ -15,11 +15,11 @@
  * A log busy enough to need WAL checkpoints moves them off the commit path (checkpointer.ts).
  */
 import type { Keys } from "../crypto/keys.ts";
-import { internalError } from "../errors.ts";
+import { deniedError, internalError } from "../errors.ts";
 import type { Db } from "../store/db.ts";
-import { GENESIS_HASH, ROW_VERSION, contentOf, headSigningBytes, headerText, rowHashOf, sha256hex } from "./chain.ts";
+import { GENESIS_HASH, ROW_VERSION, contentOf, headSigningBytes, headerText, rowHashOf, rowSigningBytes, sha256hex } from "./chain.ts";
 import { noteCommitted, startCheckpointer } from "./checkpointer.ts";
-import { makeSigner, type Signer } from "./signer.ts";
+import { makeSigner, makeVerifier, type Signer } from "./signer.ts";
 import type { AuditRow, AuditRowInput } from "./types.ts";
 
 export interface AuditLog {
@@ -64,13 +64,40 @@ export const SEAL_DELAY_MS = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isBusy = (e: unknown) => /SQLITE_BUSY|database is locked/i.test(String((e as { code?: string })?.code ?? "") + String((e as Error)?.message ?? ""));
 
+type Tail = { seq: number; row_hash: string; signature: string };
+
+/**
+ * A check of the chain's tail before anything is chained onto it or sealed under it: its
+ * signature must verify. Fast `audit verify` recomputes every hash but checks only the newest
+ * row's signature, so a writer that chained onto a tail someone rewrote (rows re-hashed without
+ * the key) would sign the forgery into the chain. Checked once per tail this log did not write
+ * itself: a lone writer pays nothing, writers taking turns one verification per turn.
+ */
+function tailChecker(keys: Keys): { check: (t: Tail) => void; wrote: (rowHash: string) => void } {
+  const verifier = makeVerifier([{ kid: keys.ed25519.kid, public: keys.ed25519.public }]);
+  let trusted: string | undefined;
+  const check = (t: Tail) => {
+    if (t.row_hash === trusted) return;
+    const v = verifier.verify(t.signature, rowSigningBytes(t.row_hash));
+    if (!v.ok) {
+      throw deniedError("audit_chain_broken", `the audit log's newest row (seq ${t.seq}) fails its signature check (${v.reason}); no row is chained onto it, so governed calls fail until it is dealt with`, {
+        hint: "run `tappass audit verify --full` to see where the log was changed, and keep state.db as evidence",
+      });
+    }
+    trusted = t.row_hash;
+  };
+  return { check, wrote: (rowHash) => void (trusted = rowHash) };
+}
+
 export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): AuditLog {
   const signer = makeSigner(keys.ed25519);
+  const tails = tailChecker(keys);
+  const checkTail = tails.check;
   // A log has a signed head from before its first row, so a missing head is always tampering
   // (and rows a crash left unsealed are sealed now). Best effort: locked by another writer, or a
   // read-only handle, and the first batch's seal does it.
   try {
-    sealHead(db, signer);
+    sealHead(db, signer, checkTail);
   } catch {}
   const windowMs = opts.groupCommitMs ?? 0;
   const maxBatch = opts.maxBatch ?? 2000;
@@ -95,7 +122,7 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
       cancelSeal = undefined;
       if (running) return; // a batch is retrying on a busy lock: it schedules the seal when done
       try {
-        sealHead(db, signer);
+        sealHead(db, signer, checkTail);
       } catch (e) {
         // another process holds the write lock: seal a little later (its own seal may do it first)
         if (isBusy(e)) scheduleSeal(5 + Math.random() * 20);
@@ -125,9 +152,10 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
       let attempt = 0;
       for (;;) {
         try {
-          const rows = writeBatch(db, signer, batch.map((p) => p.input), { seal: false });
+          const rows = writeBatch(db, signer, batch.map((p) => p.input), { seal: false, checkTail });
           for (let i = 0; i < batch.length; i++) batch[i]?.resolve(rows[i] as AuditRow);
           appended += rows.length;
+          tails.wrote((rows[rows.length - 1] as AuditRow).row_hash);
           if (checkpointAfter > 0 && appended >= checkpointAfter && !stopCheckpointer) stopCheckpointer = startCheckpointer(db) ?? (() => {});
           noteCommitted(db, rows.length);
           scheduleSeal();
@@ -171,7 +199,7 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
       cancelSeal = undefined;
       if (appended > 0) {
         try {
-          sealHead(db, signer);
+          sealHead(db, signer, checkTail);
         } catch (e) {
           // locked past busy_timeout by another writer, whose own seal covers these rows too
           if (!isBusy(e)) throw e;
@@ -198,14 +226,15 @@ const HEAD =
  * lock when there is nothing to seal). Any writer may seal rows others appended: the head says
  * how far the log reached, each row's own signature says who wrote it.
  */
-export function sealHead(db: Db, signer: Signer): void {
+export function sealHead(db: Db, signer: Signer, checkTail?: (t: Tail) => void): void {
   // the head's seq, -1 when there is none yet (an empty log is sealed at seq 0, the genesis hash)
   const head = () => db.prepare<{ seq: number }>(HEAD_SEQ).get()?.seq ?? -1;
-  const tail = () => db.prepare<{ seq: number; row_hash: string }>(TAIL).get() ?? { seq: 0, row_hash: GENESIS_HASH };
+  const tail = () => db.prepare<Tail>(TAIL).get() ?? { seq: 0, row_hash: GENESIS_HASH, signature: "" };
   if (head() >= tail().seq) return;
   db.transaction(() => {
     const t = tail();
     if (head() >= t.seq) return;
+    if (t.seq > 0) checkTail?.(t);
     db.prepare(HEAD).run(t.seq, t.row_hash, signer.kid, signer.sign(headSigningBytes(t.seq, t.row_hash)));
   });
 }
@@ -216,7 +245,7 @@ export function sealHead(db: Db, signer: Signer): void {
  * (openAuditLog seals on a later turn: sealHead). The content is serialised and digested before
  * the write lock is taken.
  */
-export function writeBatch(db: Db, signer: Signer, inputs: AuditRowInput[], opts: { seal?: boolean } = {}): AuditRow[] {
+export function writeBatch(db: Db, signer: Signer, inputs: AuditRowInput[], opts: { seal?: boolean; checkTail?: (t: Tail) => void } = {}): AuditRow[] {
   const n = inputs.length;
   const contents: string[] = new Array(n);
   const digests: string[] = new Array(n);
@@ -228,7 +257,8 @@ export function writeBatch(db: Db, signer: Signer, inputs: AuditRowInput[], opts
   const now = new Date().toISOString();
   const kid = signer.kid;
   return db.transaction(() => {
-    const tail = db.prepare<{ seq: number; row_hash: string; signature: string }>(TAIL).get();
+    const tail = db.prepare<Tail>(TAIL).get();
+    if (tail) opts.checkTail?.(tail);
     let seq = tail?.seq ?? 0;
     let prev = tail?.row_hash ?? GENESIS_HASH;
     let prevSig = tail?.signature ?? "";

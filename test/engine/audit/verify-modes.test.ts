@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { exportLines, makeSigner, makeVerifier, openAuditLog, verifyDb, verifyDbAsync, verifyJsonl, writeBatch, type Signer } from "../../../src/engine/audit/index.ts";
-import { GENESIS_HASH, contentOf, headSigningBytes, headerOf, rowHash, rowSigningBytes, sha256hex } from "../../../src/engine/audit/chain.ts";
+import { GENESIS_HASH, contentOf, headSigningBytes, headerOf, headerText, rowHash, rowHashOf, rowSigningBytes, sha256hex } from "../../../src/engine/audit/chain.ts";
 import type { AuditRowInput } from "../../../src/engine/audit/types.ts";
 import type { Db } from "../../../src/engine/store/db.ts";
 import { auditHome, sampleRow } from "./helpers.ts";
@@ -107,6 +107,32 @@ describe("fast and full verification", () => {
     db.close();
     const { fast, full, parallel } = await allModes(t.db, t.verifier);
     for (const r of [fast, full, parallel]) expect(r).toMatchObject({ ok: false, first_bad_seq: 17, reason: expect.stringContaining("signature") });
+  });
+
+  test("rows rewritten and re-hashed without the key: no writer chains onto them, so fast verify keeps failing", async () => {
+    const t = await setup();
+    const log = openAuditLog(t.db, t.keys);
+    await Promise.all(rows(0, 30).map((r) => log.append(r)));
+    await log.flush();
+    // the attacker: row 10 says allow, rows 10..30 re-hashed (v2 hashes cover the previous
+    // signature, which they keep); only the key could re-sign them
+    const raw = t.raw();
+    type R = { seq: number; ts: string; trace_id: string; session_id: string | null; agent_id: string | null; sandbox_id: string | null; policy_version: number | null; surface: string; decision: string; kid: string; content_digest: string; prev_hash: string; row_hash: string; signature: string };
+    const all = raw.query("SELECT * FROM audit_log ORDER BY seq").all() as R[];
+    let prev = all[8]?.row_hash as string;
+    for (const r of all.slice(9)) {
+      const decision = r.seq === 10 ? (r.decision === "allow" ? "deny" : "allow") : r.decision;
+      const hash = rowHashOf(prev, headerText({ ...r, decision }), r.content_digest, all[r.seq - 2]?.signature ?? "");
+      raw.query("UPDATE audit_log SET decision = ?, prev_hash = ?, row_hash = ? WHERE seq = ?").run(decision, prev, hash, r.seq);
+      prev = hash;
+    }
+    raw.close();
+    expect(verifyDb(t.db, t.verifier)).toMatchObject({ ok: false });
+    // a writer (a fresh one, as the next process would be) refuses to sign the forgery into the chain
+    const next = openAuditLog(t.db, t.keys);
+    await expect(next.append(sampleRow(99))).rejects.toMatchObject({ code: "audit_chain_broken", exitCode: 1 });
+    expect((t.raw().query("SELECT max(seq) AS n FROM audit_log").get() as { n: number }).n).toBe(30);
+    expect(verifyDb(t.db, t.verifier)).toMatchObject({ ok: false, first_bad_seq: 10 });
   });
 
   test("what only --full notices: a signature that was never valid (the key holder's writer stored a wrong one)", async () => {
