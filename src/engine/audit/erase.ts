@@ -28,6 +28,7 @@ export async function eraseTrace(db: Db, keys: Keys, traceId: string, opts: { re
     const any = db.prepare("SELECT 1 AS x FROM audit_log WHERE trace_id = ? LIMIT 1").get(traceId);
     if (!any) throw inputError("unknown_trace", `no audit rows with trace id ${traceId}`, { hint: "find trace ids with `tappass audit tail --json`" });
   }
+  const own = !opts.log;
   const log = opts.log ?? openAuditLog(db, keys);
   const row = await log.append({
     trace_id: `erase-${traceId}`,
@@ -40,5 +41,8 @@ export async function eraseTrace(db: Db, keys: Keys, traceId: string, opts: { re
     step_decisions: [],
     meta: { action: "audit.erase", erased_trace_id: traceId, erased_seqs: erased, reason },
   });
+  // sealed under the signed head before returning: a command about to exit would leave its row
+  // unsealed, and its deletion unnoticed
+  if (own) await log.close();
   return { trace_id: traceId, erased, audit_seq: row.seq };
 }
