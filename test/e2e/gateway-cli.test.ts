@@ -58,6 +58,11 @@ test("gateway serve: prints its URL, governs calls from both SDKs with the right
     expect(info.agent).toBe("mailer");
     const token = tappass(["token", "issue", "--agent", "mailer", "--ttl", "2m"], { home }).stdout.trim();
     expect(token.split(".")).toHaveLength(3);
+    // a token the agent's policy would refuse at every call is refused at issue (exit 3), not printed
+    const long = tappass(["token", "issue", "--agent", "mailer", "--ttl", "1h"], { home });
+    expect(long.code).toBe(3);
+    expect(long.stdout).toBe("");
+    expect(long.stderr).toContain("longer than agent mailer's policy accepts (300 s");
 
     const oa = new OpenAI({ apiKey: token, baseURL: info.openai_base_url, maxRetries: 0 });
     const c = await oa.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello gateway" }] });

@@ -28,11 +28,11 @@ import { selfCommand } from "../../cli/self.ts";
 import * as sandbox from "../../sandbox/index.ts";
 import type { AuditLog } from "../audit/index.ts";
 import type { Keys } from "../crypto/keys.ts";
+import { maxTokenTtl } from "../crypto/ttl.ts";
 import { TapPassError, inputError, internalError } from "../errors.ts";
 import type { Gateway } from "../gateway/index.ts";
 import type { HookServer } from "../harness/hook-server.ts";
 import { envelopeForExec } from "../policy/cache.ts";
-import type { CompiledPolicyPayload } from "../policy/types.ts";
 import type { Db } from "../store/db.ts";
 import { openState } from "../store/state.ts";
 import { governedEnv } from "./agent-env.ts";
@@ -405,9 +405,3 @@ async function auditEgress(
   }
 }
 
-/** The longest token the policy's verify_capability_token step accepts (default 300 s). */
-function maxTokenTtl(policy: CompiledPolicyPayload): number {
-  const step = policy.pipeline.steps.find((s) => s.name === "verify_capability_token");
-  const max = Number(step?.config?.max_ttl_s ?? 300);
-  return Number.isFinite(max) && max > 0 ? Math.floor(max) : 300;
-}
