@@ -191,3 +191,31 @@ describe("a secret split across stream chunks", () => {
     expect(deltas.length).toBeGreaterThan(50); // released as it flows, not all at the end
   });
 });
+
+describe("every field the provider receives or returns is scanned, not only the conversation", () => {
+  test("a secret in a tool description, metadata or user field is blocked before the upstream (OpenAI chat, Anthropic)", async () => {
+    const before = std.fm.requests.length;
+    const status = (p: PromiseLike<unknown>) => Promise.resolve(p).then(() => 200, (e: { status?: number }) => e.status);
+    const tools = [{ type: "function" as const, function: { name: "lookup", description: `Look things up. Auth: ${SECRET}`, parameters: { type: "object", properties: {} } } }];
+    expect(await status(openai(std).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello" }], tools }))).toBe(403);
+    expect(await status(openai(std).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello" }], user: SECRET }))).toBe(403);
+    expect(await status(anthropic(std).messages.create({ model: "claude-test-1", max_tokens: 50, messages: [{ role: "user", content: "hello" }], metadata: { user_id: SECRET } }))).toBe(403);
+    expect(std.fm.requests.length).toBe(before); // none reached the model
+    // the same request without the secret passes (tool definitions are not flagged as such)
+    const ok = await openai(std).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello" }], tools: [{ type: "function", function: { name: "lookup", description: "Look things up in the knowledge base. You MUST cite the page.", parameters: { type: "object", properties: { q: { type: "string", description: "the query" } } } } }] });
+    expect(ok.choices[0]?.message.content).toBe("You said: hello");
+  });
+  test("a secret in the model's thinking (Anthropic) or reasoning summary (OpenAI responses) never reaches the client", async () => {
+    std.fm.setDefault({ thinking: `The key is ${SECRET}.`, text: "Done." });
+    try {
+      const m = await anthropic(std).messages.create({ model: "claude-test-1", max_tokens: 50, messages: [{ role: "user", content: "hi" }] });
+      expect(JSON.stringify(m)).not.toContain(SECRET);
+      expect(m.content.at(-1)).toMatchObject({ type: "text", text: "Done." });
+      const r = await openai(std).responses.create({ model: "gpt-4o-mini", input: "hi" });
+      expect(JSON.stringify(r)).not.toContain(SECRET);
+      expect(r.output_text).toBe("Done.");
+    } finally {
+      std.fm.setDefault({});
+    }
+  });
+});

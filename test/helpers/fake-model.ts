@@ -59,6 +59,8 @@ export interface FakeScript {
   event_delay_ms?: number;
   /** Model name to report (default: the requested model). */
   model?: string;
+  /** Non-streamed only: a thinking block (Anthropic) / reasoning summary (OpenAI responses) before the text. */
+  thinking?: string;
 }
 
 export interface RecordedRequest {
@@ -187,6 +189,7 @@ interface Answer {
   chunks: string[];
   tools: Array<{ id: string; name: string; json: string; arguments: Record<string, unknown> }>;
   usage: { input_tokens: number; output_tokens: number };
+  thinking?: string;
 }
 
 let seq = 0;
@@ -235,7 +238,7 @@ function buildAnswer(kind: string, b: any, s: FakeScript): Answer {
   }));
   const inTok = Math.max(1, Math.ceil(JSON.stringify(b.messages ?? b.input ?? b.contents ?? "").length / 4));
   const outTok = Math.max(1, Math.ceil((text.length + tools.reduce((n, t) => n + t.json.length, 0)) / 4));
-  return { model: s.model ?? (typeof b.model === "string" ? b.model : "fake-model"), text, chunks: s.chunks ? s.chunks : chunks, tools, usage: s.usage ?? { input_tokens: inTok, output_tokens: outTok } };
+  return { model: s.model ?? (typeof b.model === "string" ? b.model : "fake-model"), text, chunks: s.chunks ? s.chunks : chunks, tools, usage: s.usage ?? { input_tokens: inTok, output_tokens: outTok }, thinking: s.thinking };
 }
 
 function errorResponse(kind: string, status: number, message?: string): Response {
@@ -257,6 +260,7 @@ function nonStream(kind: string, b: any, s: FakeScript, a: Answer): unknown {
   const created = Math.floor(Date.now() / 1000);
   if (kind === "messages") {
     const content: unknown[] = [];
+    if (a.thinking) content.push({ type: "thinking", thinking: a.thinking, signature: "EqQBCkgIARABGAIiQL2fake" });
     if (a.text) content.push({ type: "text", text: a.text });
     for (const t of a.tools) content.push({ type: "tool_use", id: t.id, name: t.name, input: t.arguments });
     return {
@@ -318,6 +322,7 @@ function responseObject(b: any, a: Answer, status: string, created: number, outp
 const msgItemIds = new WeakMap<Answer, string>();
 function responseOutput(a: Answer, status: string): unknown[] {
   const out: unknown[] = [];
+  if (a.thinking) out.push({ type: "reasoning", id: rid("rs_"), summary: [{ type: "summary_text", text: a.thinking }] });
   if (a.text) {
     let id = msgItemIds.get(a);
     if (!id) msgItemIds.set(a, (id = rid("msg_")));

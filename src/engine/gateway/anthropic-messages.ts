@@ -104,6 +104,7 @@ export const anthropicMessages: WireAdapter = {
     const content: Body[] = Array.isArray(body.content) ? body.content : [];
     content.forEach((b, j) => {
       if (b?.type === "text" && typeof b.text === "string") set.add({ path: `content.${j}.text`, kind: "response", role: "assistant", text: b.text });
+      else if (b?.type === "thinking" && typeof b.thinking === "string") set.add({ path: `content.${j}.thinking`, kind: "response", role: "assistant", text: b.thinking });
       else if (b?.type === "tool_use") {
         tool_calls.push({ id: b.id, name: String(b.name ?? ""), arguments: parseArgs(b.input), origin: "model" });
       }

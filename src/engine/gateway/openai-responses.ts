@@ -90,6 +90,14 @@ export const openaiResponses: WireAdapter = {
           if (typeof p?.text === "string") set.add({ path: `output.${j}.content.${k}.text`, kind: "response", role: "assistant", text: p.text });
           else if (typeof p?.refusal === "string") set.add({ path: `output.${j}.content.${k}.refusal`, kind: "response", role: "assistant", text: p.refusal });
         });
+      } else if (it?.type === "reasoning") {
+        // the reasoning summary (and, where a provider returns it, the reasoning text) reaches the client
+        for (const part of ["summary", "content"] as const) {
+          if (!Array.isArray(it[part])) continue;
+          it[part].forEach((p: Body, k: number) => {
+            if (typeof p?.text === "string") set.add({ path: `output.${j}.${part}.${k}.text`, kind: "response", role: "assistant", text: p.text });
+          });
+        }
       } else if (TOOL_ITEMS.has(it?.type)) {
         const args = it.type === "custom_tool_call" ? { input: it.input } : parseArgs(it.arguments);
         tool_calls.push({ id: it.call_id ?? it.id, name: String(it.name ?? ""), arguments: args, origin: "model" });

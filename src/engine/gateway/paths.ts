@@ -101,6 +101,49 @@ export class SegmentSet {
   }
 }
 
+/**
+ * Keys whose string values are structure, not text a person or a tool wrote (names the
+ * pipeline checks as tools, ids, enums) or opaque blobs a detector would misread (signatures of
+ * thinking blocks, encrypted reasoning, base64 media, data URLs).
+ */
+const STRUCTURAL = new Set([
+  "model", "role", "type", "id", "call_id", "tool_call_id", "tool_use_id", "name", "status", "finish_reason", "stop_reason",
+  "media_type", "mime_type", "mimeType", "format", "detail", "reasoning_effort", "effort", "service_tier", "verbosity", "tool_choice", "truncation",
+  "signature", "encrypted_content", "data", "file_data", "url", "image_url", "b64_json", "thoughtSignature", "ttl",
+]);
+
+/**
+ * Every string leaf of a request the wire adapter did not read as text, added as "system"
+ * segments: the provider receives all of it — tool descriptions and JSON schemas, metadata, user
+ * ids, prediction text, thinking blocks in the history, a field a newer API adds — so secret, PII
+ * and exfiltration detection must see it too (injection detection keeps to the conversation's
+ * own texts, as for system prompts). Structural values are left out (STRUCTURAL).
+ */
+export function addUncovered(set: SegmentSet, body: Json): number {
+  const covered = new Set<string>();
+  const jsonHolders = new Set<string>();
+  for (const s of set.segments) {
+    covered.add(s.path);
+    const j = s.path.indexOf(".@json");
+    if (j >= 0) jsonHolders.add(s.path.slice(0, j));
+  }
+  let chars = 0;
+  const walk = (v: Json, path: string, key: string) => {
+    if (typeof v === "string") {
+      if (v.length > 0 && !STRUCTURAL.has(key) && !covered.has(path) && !jsonHolders.has(path)) {
+        set.add({ path, kind: "system", text: v, role: "system" });
+        chars += v.length;
+      }
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) walk(v[i], path ? `${path}.${i}` : String(i), key);
+    } else if (v && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) if (!k.includes(".") && !STRUCTURAL.has(k)) walk(x, path ? `${path}.${k}` : k, k);
+    }
+  };
+  walk(body, "", "");
+  return chars;
+}
+
 /** Tool calls paired with where they sit in the message, for removal. */
 export interface LocatedToolCall {
   call: ToolCall;

@@ -20,6 +20,7 @@ import { authenticate, type ProviderKeySource, resolveProviderKey } from "./cred
 import { openaiChat } from "./openai-chat.ts";
 import { geminiListRoute, geminiModelEntry, geminiRoute } from "./gemini-generate.ts";
 import { openaiResponses } from "./openai-responses.ts";
+import { addUncovered } from "./paths.ts";
 import { relay, type FinalDecision, type StreamHooks, type StreamSummary } from "./stream.ts";
 import { TextGuard } from "./stream-guard.ts";
 import { restorer, type StreamInspectorFactory, streamInspector } from "./stream-inspector.ts";
@@ -141,6 +142,7 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
     return errorResponse(a, { status: 400, kind: "bad_request", message: `TapPass gateway: request body is not a JSON object (${(e as Error).message})` }, trace_id);
   }
   const pr = a.parseRequest(body);
+  pr.prompt_chars += addUncovered(pr.set, body);
   const estimate = estimateTokens(pr.prompt_chars, pr.max_output);
   const call = deps.pipeline.begin({
     trace_id,
