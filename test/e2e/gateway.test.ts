@@ -141,3 +141,33 @@ describe("identity", () => {
     expect(list.data.map((m) => m.id)).toEqual(["claude-fake"]); // proxied upstream, filtered by models.allow (gpt-4o*, gpt-4.1*, claude-*)
   });
 });
+
+test("a body that is not JSON is a 400, one larger than the gateway reads a 413, both in the client's format with a trace id", async () => {
+  const headers = { authorization: `Bearer ${r.token}`, "content-type": "application/json" };
+  const bad = await fetch(`${r.gw.url}/v1/chat/completions`, { method: "POST", headers, body: "{nope" });
+  expect(bad.status).toBe(400);
+  expect(bad.headers.get("x-tappass-trace-id")).toBeTruthy();
+  expect(((await bad.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
+  // a declared 200 MB body: answered at once, nothing read (a raw socket: fetch would send it all)
+  const { connect } = await import("node:net");
+  const port = new URL(r.gw.url).port;
+  const answer = await new Promise<string>((resolve, reject) => {
+    const s = connect(Number(port), "127.0.0.1", () => {
+      s.write(`POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: ${r.token}\r\ncontent-type: application/json\r\ncontent-length: ${200 * 1024 * 1024}\r\n\r\n{"model":"x",`);
+    });
+    let got = "";
+    s.on("data", (d) => {
+      got += d.toString();
+      if (got.includes("\r\n\r\n") && got.includes("}}")) {
+        s.destroy();
+        resolve(got);
+      }
+    });
+    s.on("error", reject);
+    setTimeout(() => reject(new Error(`no answer: ${got}`)), 10_000);
+  });
+  expect(answer).toStartWith("HTTP/1.1 413");
+  expect(answer.toLowerCase()).toContain("x-tappass-trace-id:");
+  expect(answer).toContain('"type":"error"');
+  expect(answer).toContain("request body is larger than the gateway accepts (100 MiB)");
+});

@@ -83,6 +83,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       hostname: host,
       port: opts.port ?? 0,
       idleTimeout: 0,
+      // no cut-off of Bun's own (an empty 413): the handler stops reading at MAX_REQUEST_BYTES and
+      // answers in the client's format
+      maxRequestBodySize: 1024 ** 4,
       fetch: (req) => {
         if (++requests === CHECKPOINTER_AFTER) stopCheckpoints = startCheckpointer(opts.db) ?? stopCheckpoints;
         return handler(req);

@@ -132,12 +132,16 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
   let body: Body;
   let raw: string;
   try {
-    raw = await req.text();
+    raw = await readBody(req);
     const parsed = JSON.parse(raw);
     if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not a JSON object");
     body = parsed as Body;
   } catch (e) {
     const call = deps.pipeline.begin({ trace_id, surface: "llm", agent, session_id: auth.claims.sid, token: auth.token, claims: auth.claims as unknown as Record<string, unknown> });
+    if (e instanceof BodyTooLarge) {
+      await call.finish({ meta: { wire: a.format, http_status: 413, gateway_error: e.message } });
+      return errorResponse(a, { status: 413, kind: "bad_request", code: "request_too_large", message: `TapPass gateway: ${e.message}` }, trace_id);
+    }
     await call.finish({ meta: { wire: a.format, http_status: 400, gateway_error: `request body is not JSON: ${(e as Error).message}` } });
     return errorResponse(a, { status: 400, kind: "bad_request", message: `TapPass gateway: request body is not a JSON object (${(e as Error).message})` }, trace_id);
   }
@@ -312,6 +316,30 @@ function writeToolArgs(a: WireAdapter, body: Body, calls: ToolCall[], before: st
   calls.forEach((t, i) => {
     if (!t.removed && JSON.stringify(t.arguments) !== before[i]) a.setToolArgs(body, t);
   });
+}
+
+/**
+ * The largest request body the gateway reads (above any provider's own limit: Anthropic's is
+ * 32 MB); a bigger one gets a 413 in the client's wire format, with a trace id and an audit row.
+ */
+const MAX_REQUEST_BYTES = 100 * 1024 * 1024;
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: Request): Promise<string> {
+  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
+  const tooLarge = () => new BodyTooLarge(`request body is larger than the gateway accepts (${MAX_REQUEST_BYTES / 1024 / 1024} MiB)`);
+  if (declared > MAX_REQUEST_BYTES) throw tooLarge();
+  if (Number.isFinite(declared) || !req.body) return req.text();
+  // chunked: count as it arrives
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of req.body as unknown as AsyncIterable<Uint8Array>) {
+    n += c.length;
+    if (n > MAX_REQUEST_BYTES) throw tooLarge();
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 async function readAll(body: AsyncIterable<Uint8Array>): Promise<string> {
