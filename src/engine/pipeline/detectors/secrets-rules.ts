@@ -317,9 +317,10 @@ export const RULES: RuleSpec[] = [
   ["sentry_dsn", "ingest.sentry.io ingest.us.sentry.io", `https://([a-f0-9]{32})@o\\d{1,10}\\.ingest\\.(?:us\\.|de\\.)?sentry\\.io/\\d{1,12}`, { score: 0.6 }],
   // ---- Keys, tokens and generic shapes
   ["private_key", "private key", `(-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\\s\\S]{64,16384}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)`, { score: 0.99, check: (s) => !/\.\.\.|x{10,}|<[a-z]/i.test(s.slice(40, -30)) }],
-  // the start of a private key (header + a full line of key material) is already a leak: a stream
-  // guard must be able to stop it before the END line arrives, whatever the key's length
-  ["private_key", "private key", `(-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?:\\r?\\n[A-Za-z-]{1,40}: [^\\r\\n]{0,200}){0,4}\\s{1,8}[A-Za-z0-9+/=]{40,})`, { score: 0.95, check: (s) => !/x{10,}|0{20,}|A{20,}/.test(s) }],
+  // the start of a private key (header + a full line of key material, or the first characters of
+  // one in DER's ("MI…") or OpenSSH's own encoding) is already a leak: a stream guard must be able
+  // to stop it before the END line arrives, whatever the key's length
+  ["private_key", "private key", `(-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?:\\r?\\n[A-Za-z-]{1,40}: [^\\r\\n]{0,200}){0,4}\\s{1,8}(?:[A-Za-z0-9+/=]{40,}|(?:MI|b3BlbnNzaC1rZXkt)[A-Za-z0-9+/=]{8,}))`, { score: 0.95, check: (s) => !/x{10,}|0{20,}|A{20,}/.test(s) }],
   ["private_key", "putty-user-key-file", `(PuTTY-User-Key-File-\\d: [\\s\\S]{20,4000}?Private-Lines: \\d{1,3}[\\r\\n]{1,2}[A-Za-z0-9+/=\\r\\n]{40,8000})`],
   ["jwt", "eyj", `${B}(ey[A-Za-z0-9]{17,2000}\\.ey[A-Za-z0-9/\\\\_-]{17,8000}\\.(?:[A-Za-z0-9/\\\\_-]{10,2000}={0,2})?)`, { score: 0.85 }],
   ["jwt_base64", "zxlk", `${B}(ZXlK[A-Za-z0-9+/]{40,4000}={0,2})`, { check: (s) => /^eyJ[\w-]{10,}\.eyJ/.test(Buffer.from(s, "base64").toString("latin1")) }],

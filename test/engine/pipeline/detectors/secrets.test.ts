@@ -27,6 +27,10 @@ describe("detect_secrets", () => {
   test("private keys, connection strings, generic assignments", () => {
     const pem = `-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\nVTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n-----END RSA PRIVATE KEY-----`;
     expect(types(pem)).toContain("private_key");
+    // only its start: a truncated key (DER's "MI…", OpenSSH's encoding) leaks already; a header alone does not
+    expect(types("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n")).toContain("private_key");
+    expect(types("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n")).toContain("private_key");
+    expect(types("wrap the key in -----BEGIN RSA PRIVATE KEY----- and -----END RSA PRIVATE KEY----- lines")).not.toContain("private_key");
     expect(types('DATABASE_URL="postgres://app:S3cr3t-Pa55w0rd@db.internal:5432/app"')).toContain("db_connection_string");
     expect(types("Server=tcp:sql.acme.net;Database=crm;User Id=crm;Password=Xq9#vL2!pR7m;")).toContain("db_connection_string");
     expect(types('client_secret = "9f8Kq2LmX7vR4tW1yZ3bN6cH5jD0sA8g"')).toContain("generic_secret");
