@@ -179,6 +179,13 @@ test("one-byte change fails verify; policy_version only increases; diff shows wh
   expect(diff.code).toBe(0);
   expect(diff.json.changes.some((c: { path: string }) => c.path.startsWith("rules"))).toBe(true);
   expect(run(["policy", "diff", "--from", "999", "--to", String(v1)]).code).toBe(3);
+  expect(diff.json.agents).toBeUndefined();
+  // versions are numbered across the install: two agents' versions are said to be two agents
+  run(["agent", "create", "a2", "--project", "p"]);
+  const other = run(["policy", "compile", "--agent", "a2", "--out", join(home, "cp2.json"), "--json"]).json.policy_version;
+  const across = run(["policy", "diff", "--from", String(v2), "--to", String(other), "--json"]);
+  expect(across.json.agents).toEqual(["a1", "a2"]);
+  expect(across.stderr).toContain("this compares two agents");
 });
 
 test("bad input exits 3 with file:line:col and leaves the store unchanged", () => {

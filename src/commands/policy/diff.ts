@@ -15,6 +15,7 @@ export default class PolicyDiff extends BaseCommand {
     const { openState } = await import("../../engine/store/state.ts");
     const { diffVersions } = await import("../../engine/policy/index.ts");
     const r = diffVersions(openState(), flags.from, flags.to);
+    if (r.agents) this.note(`note: version ${r.from} is agent ${r.agents[0]}'s policy and version ${r.to} agent ${r.agents[1]}'s — this compares two agents, not two versions of one`);
     const fmt = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
     this.output(r, (x) =>
       x.changes.length

@@ -185,7 +185,11 @@ export interface DiffEntry {
 }
 
 /** Structural diff of two stored payloads (list items of strings compared as sets). */
-export function diffVersions(db: Db, from: number, to: number): { from: number; to: number; changes: DiffEntry[] } {
+/**
+ * What changed between two stored versions. Versions are numbered across the install, so two
+ * may be two agents' policies: `agents` then names them (from, to), and the caller says so.
+ */
+export function diffVersions(db: Db, from: number, to: number): { from: number; to: number; changes: DiffEntry[]; agents?: [string, string] } {
   const a = storedPayload(db, from);
   const b = storedPayload(db, to);
   const out: DiffEntry[] = [];
@@ -227,5 +231,6 @@ export function diffVersions(db: Db, from: number, to: number): { from: number; 
     out.push({ path, op: "changed", from: x, to: y });
   };
   walk(a, b, "");
-  return { from, to, changes: out };
+  const agents: [string, string] = [String(a.agent ?? ""), String(b.agent ?? "")];
+  return { from, to, changes: out, ...(agents[0] !== agents[1] ? { agents } : {}) };
 }
