@@ -12,7 +12,7 @@ import { currentSources, type LevelRef, listAgents, orgName, parseLevel, saveSou
 import { buildLayers, type Ctx, mergeLayers, type Stage } from "./resolve.ts";
 import { validatePayload } from "./schema.ts";
 import { checkPacks, readSourceFiles } from "./sources.ts";
-import { internalError } from "../errors.ts";
+import { internalError, TapPassError } from "../errors.ts";
 
 export interface ApplyOptions {
   level: string;
@@ -65,6 +65,7 @@ function scopeContexts(db: Db, ref: LevelRef): Ctx[] {
 }
 
 const ABOVE: Record<LevelRef["level"], Stage> = { org: "builtin", project: "org", agent: "identity" };
+const BELOW: Record<LevelRef["level"], Array<"project" | "agent">> = { org: ["project", "agent"], project: ["agent"], agent: [] };
 
 export function applyPolicy(db: Db, opts: ApplyOptions): ApplyResult {
   const ref = parseLevel(db, opts.level);
@@ -81,6 +82,25 @@ export function applyPolicy(db: Db, opts: ApplyOptions): ApplyResult {
       if (!layer.origin.source.startsWith("file:")) continue;
       checkForbidden(layer, ctx, floor);
       if (ref.level !== "org") checkFloor(layer, floor);
+    }
+    // the levels below must still keep within the new floors (else every later apply there fails
+    // on a file nobody touched): refused here, naming the source below that would relax them
+    for (const lower of BELOW[ref.level]) {
+      const lowerFloor = mergeLayers(buildLayers(db, ctx, { override, through: ABOVE[lower] }));
+      for (const layer of buildLayers(db, ctx, { override, only: lower })) {
+        if (!layer.origin.source.startsWith("file:")) continue;
+        try {
+          checkForbidden(layer, ctx, lowerFloor);
+          checkFloor(layer, lowerFloor);
+        } catch (e) {
+          if (!(e instanceof TapPassError)) throw e;
+          const target = lower === "project" ? `project=${ctx.project}` : `agent=${ctx.agent?.name}`;
+          throw new TapPassError(e.code, `this would put ${target}'s ${layer.origin.source} below the floor: ${e.message}`, e.exitCode, {
+            hint: `change or remove that source first (tappass policy apply --level ${target} --replace …), then apply this`,
+            details: { ...e.details, conflicting_level: target, conflicting_source: layer.origin.source },
+          });
+        }
+      }
     }
     if (ctx.agent) {
       const { aspects } = finalize(mergeLayers(buildLayers(db, ctx, { override })), ctx);

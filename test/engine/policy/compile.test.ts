@@ -317,6 +317,22 @@ test("a per-call rule whose entrypoint its module does not define is bad input (
   applyPolicy(db, { level: "org", files: [file("ok.yaml", yaml("data.acme.deny"))] });
 });
 
+test("a higher level cannot be applied under a lower level's stored source it would make relax it (named, store unchanged)", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "a", project: "p" });
+  applyPolicy(db, { level: "agent=a", files: [file("allow.yaml", "tools:\n  allow: [WebFetch]\n")] });
+  const org = file("org.yaml", "tools:\n  deny: [WebFetch]\n");
+  expect(() => applyPolicy(db, { level: "org", files: [org] })).toThrow(
+    expect.objectContaining({ code: "floor_violation", exitCode: 1, message: expect.stringContaining("agent=a's file:"), details: expect.objectContaining({ conflicting_level: "agent=a" }) }),
+  );
+  expect(() => applyPolicy(db, { level: "project=p", files: [org] })).toThrow(expect.objectContaining({ code: "floor_violation" }));
+  // the agent's later applies are unaffected; once its source goes, the org's floor applies
+  applyPolicy(db, { level: "agent=a", files: [file("b.yaml", "budget:\n  tokens_per_day: 1000\n")] });
+  applyPolicy(db, { level: "agent=a", replace: true, files: [file("b.yaml", "budget:\n  tokens_per_day: 1000\n")] });
+  applyPolicy(db, { level: "org", files: [org] });
+  expect(compileForAgent(db, "a").payload.tools.deny).toContain("WebFetch");
+});
+
 test("policies/README.md documents every shipped function, category, concern, capability and pack", async () => {
   const readme = await Bun.file(join(import.meta.dir, "..", "..", "..", "policies", "README.md")).text();
   const cat = catalog();
