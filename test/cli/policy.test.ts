@@ -1,7 +1,7 @@
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tappass } from "../helpers/cli.ts";
+import { root, tappass } from "../helpers/cli.ts";
 import { tempHome } from "../helpers/home.ts";
 
 setDefaultTimeout(120_000);
@@ -273,6 +273,9 @@ test("policy sources shows a level's stored sources; --replace drops the rest", 
     packs: ["gdpr"],
     files: [{ path: "policies/strict-project.yaml", kind: "yaml" }],
   });
+  const shown = run(["policy", "sources", "--level", "project=p", "--text"]).stdout;
+  expect(shown).toContain("--- policies/strict-project.yaml\n");
+  expect(shown).toContain(readFileSync(join(root, "policies", "strict-project.yaml"), "utf8").trim());
   expect(run(["policy", "apply", "--level", "project=p", "--pack", "hipaa", "--replace", "--json"]).json).toMatchObject({ version: 2, changed: true });
   expect(run(["policy", "sources", "--level", "project=p", "--json"]).json).toMatchObject({ version: 2, packs: ["hipaa"], files: [] });
 });

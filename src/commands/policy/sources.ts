@@ -27,6 +27,8 @@ export default class PolicySources extends BaseCommand {
         `${x.level}: version ${x.version}${x.level === "org" ? " (over the built-in baseline)" : ""}`,
         `packs: ${x.packs.join(", ") || "-"}`,
         `files: ${x.files.map((f) => `${f.path} (${f.kind}, ${f.bytes} bytes)`).join(", ") || "-"}`,
+        // --text: each file as stored, under a header line
+        ...x.files.flatMap((f) => ("text" in f ? [`\n--- ${f.path}`, String(f.text).replace(/\n$/, "")] : [])),
       ].join("\n"),
     );
   }
