@@ -36,7 +36,10 @@ export class TapPassError extends Error {
   describe(): string {
     const where = this.where ? `${this.where}: ` : "";
     const hint = this.hint ? ` — ${this.hint}` : "";
-    return `error: ${where}${this.message}${hint}`;
+    // one line, whatever a library put in the message (a caret diagram, a listing): its first
+    // line says what is wrong; --json carries the whole message
+    const message = this.message.split("\n")[0]?.trimEnd().replace(/:$/, "") ?? "";
+    return `error: ${where}${message}${hint}`;
   }
 
   toJSON(): { error: Record<string, unknown> } {

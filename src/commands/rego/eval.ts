@@ -32,7 +32,7 @@ export default class RegoEval extends BaseCommand {
       try {
         return /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
       } catch (e) {
-        throw inputError("bad_input", `cannot parse ${file}: ${(e as Error).message}`, { where: file, hint: "the file must be valid JSON or YAML" });
+        throw inputError("bad_input", `cannot parse ${file}: ${(e as Error).message.split("\n")[0]?.replace(/:$/, "")}`, { where: file, hint: "the file must be valid JSON or YAML" });
       }
     };
     const modules: { filename: string; source: string }[] = [];
