@@ -30,7 +30,9 @@ import { DEFAULT_DENY, expandGlob, proxyEnv, type SandboxSpec } from "./spec.ts"
 import type { InnerSpec } from "./inner.ts";
 
 export type { SandboxSpec } from "./spec.ts";
+import { commandUnder } from "./signals.ts";
 export { specFromPolicy } from "./spec.ts";
+export { relaySignals } from "./signals.ts";
 export type { EgressEvent } from "./egress-proxy.ts";
 export { launchDirs, prelaunch, type LaunchDirs, type Prelaunch } from "./prelaunch.ts";
 
@@ -137,7 +139,12 @@ export interface ConfinedProcess {
   stderr: ReadableStream<Uint8Array> | null;
   /** Resolves when the sandbox is gone and the proxy and forwarders are closed. */
   exited: Promise<ConfinedResult>;
+  /** Signal bwrap: SIGKILL ends the sandbox (the command with it, never cleanly). */
   kill(signal?: NodeJS.Signals | number): void;
+  /** Signal the command itself, inside the sandbox (bwrap does not forward signals). */
+  signal(signal: NodeJS.Signals): void;
+  /** The command's pid as this process sees it (undefined before it runs, or after). */
+  commandPid(): number | undefined;
   /** The mounts masking denied paths. */
   masked: Array<{ path: string; kind: "dir" | "file" }>;
   /** bwrap's whole argv (what a later run can prelaunch). */
@@ -243,6 +250,16 @@ export async function spawnConfined(spec: SandboxSpec, argv: string[], opts: Spa
       stderr: (c.stderr as ReadableStream<Uint8Array> | null) ?? null,
       exited,
       kill: (sig) => c.kill(sig),
+      signal: (sig) => {
+        const cmd = commandUnder(c.pid);
+        if (!cmd) return c.kill(sig);
+        try {
+          process.kill(cmd.pid, sig);
+        } catch {
+          // it ended meanwhile
+        }
+      },
+      commandPid: () => commandUnder(c.pid)?.pid,
       masked: plan.masked,
       argv: bwrapArgv,
       prelaunched: usedPrelaunch,

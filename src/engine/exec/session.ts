@@ -303,17 +303,29 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
         proc.exited.then(() => mark("sandbox exited"));
         // A known harness always calls the gateway and the hooks: start them while it boots.
         if (harness !== "generic" || hasMcp) governed().catch(() => undefined);
-        [stdout, stderr] = await Promise.all([proc.stdout ? new Response(proc.stdout).text() : undefined, proc.stderr ? new Response(proc.stderr).text() : undefined]);
-        exitCode = (await proc.exited).exitCode;
+        // Ctrl-C, SIGTERM, SIGHUP go to the command (which may want to clean up), not to us
+        const p = proc;
+        const unrelay = sandbox.relaySignals({ pid: () => p.commandPid(), kill: (sig) => p.signal(sig), forceKill: () => p.kill("SIGKILL") }, log);
+        try {
+          [stdout, stderr] = await Promise.all([proc.stdout ? new Response(proc.stdout).text() : undefined, proc.stderr ? new Response(proc.stderr).text() : undefined]);
+          exitCode = (await proc.exited).exitCode;
+        } finally {
+          unrelay();
+        }
         mark("command exited, sandbox closed");
       } else {
         const { env } = await prepare();
         const child = Bun.spawn(wired.argv, { cwd, env, stdio });
-        [stdout, stderr] = await Promise.all([
-          child.stdout instanceof ReadableStream ? new Response(child.stdout).text() : undefined,
-          child.stderr instanceof ReadableStream ? new Response(child.stderr).text() : undefined,
-        ]);
-        exitCode = await child.exited;
+        const unrelay = sandbox.relaySignals({ pid: () => child.pid, kill: (sig) => child.kill(sig), forceKill: () => child.kill("SIGKILL") }, log);
+        try {
+          [stdout, stderr] = await Promise.all([
+            child.stdout instanceof ReadableStream ? new Response(child.stdout).text() : undefined,
+            child.stderr instanceof ReadableStream ? new Response(child.stderr).text() : undefined,
+          ]);
+          exitCode = await child.exited;
+        } finally {
+          unrelay();
+        }
       }
       if (governorFailure) throw governorFailure;
 

@@ -1,0 +1,47 @@
+// Signals to `tappass exec` reach the command, which may clean up: bwrap does not forward them
+// (SIGTERM to it ended the sandbox at once and the command was SIGKILLed), and tappass itself died
+// of them, leaving its run directories behind and printing no summary.
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { root } from "../helpers/cli.ts";
+import { type ExecRig, execRig } from "../helpers/exec-rig.ts";
+
+setDefaultTimeout(60_000);
+
+let rig: ExecRig;
+beforeAll(() => {
+  rig = execRig("signals");
+});
+afterAll(() => rig?.cleanup());
+
+const runDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith("tappass-exec-") || f.startsWith("tappass-sbx-")).length;
+
+for (const ring of [true, false]) {
+  test(`SIGTERM reaches the command, which exits as it chooses; the summary is printed and nothing is left behind (${ring ? "kernel ring" : "--no-kernel"})`, async () => {
+    const before = runDirs();
+    const p = Bun.spawn(
+      [process.execPath, join(root, "src", "cli", "main.ts"), "exec", "--agent", "coder", ...(ring ? [] : ["--no-kernel"]), "--", "/bin/sh", "-c", 'trap "echo cleaned up; exit 5" TERM; echo ready; sleep 30 & wait'],
+      { env: { ...process.env, TAPPASS_HOME: rig.home }, cwd: rig.ws, stdout: "pipe", stderr: "pipe", stdin: "ignore" },
+    );
+    const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+    let out = "";
+    while (!out.includes("ready")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+    }
+    p.kill("SIGTERM");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+    }
+    const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+    expect(out).toContain("cleaned up");
+    expect(code).toBe(5);
+    expect(err).toContain("exit 5"); // the run's summary
+    expect(runDirs()).toBeLessThanOrEqual(before);
+  });
+}
