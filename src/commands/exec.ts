@@ -28,6 +28,10 @@ export default class Exec extends BaseCommand {
     const { execCommand } = await import("../cli/exec-fast.ts");
     const f = flags as unknown as Omit<ExecFlags, "json">;
     const command = (argv as string[]).filter((a, i) => !(i === 0 && a === "--"));
+    if (command.length === 0) {
+      const { usageError } = await import("../engine/errors.ts");
+      throw usageError("no command to run", { hint: "tappass exec [FLAGS] -- COMMAND [ARGS…], e.g. tappass exec -- claude" });
+    }
     await execCommand({ ...f, json: this.jsonMode }, command);
   }
 }

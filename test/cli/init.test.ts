@@ -78,6 +78,8 @@ test("usage errors exit 2, missing state exits 3, with one line on stderr", () =
   expect(JSON.parse(noLevel.stdout)).toEqual({ error: { code: "usage_error", message: "missing required flag --level", hint: "see --help" } });
   expect(tappass(["audit", "tail", "--limit", "abc"], { home: t.home }).stderr).toContain("--limit: Expected an integer but received: abc");
   expect(tappass(["agent", "create"], { home: t.home }).stderr).toContain("Missing 1 required arg: name");
+  for (const argv of [["exec"], ["exec", "--json"], ["exec", "--"]]) expect(tappass(argv, { home: t.home }).code).toBe(2); // no command to run
+  expect(tappass(["hook", "serve", "--agent", "a", "--port", "99999"], { home: t.home }).code).toBe(2);
   const missing = tappass(["keys", "export", "--jwks"], { home: join(t.home, "nothing-here") });
   expect(missing.code).toBe(3);
   expect(missing.stderr).toContain("tappass init");

@@ -12,7 +12,7 @@ export default class GatewayServe extends BaseCommand {
   static override flags = {
     ...BaseCommand.baseFlags,
     agent: Flags.string({ required: true, description: "agent whose Compiled Policy governs the calls" }),
-    port: Flags.integer({ default: 0, description: "loopback port (0 = any free port)" }),
+    port: Flags.integer({ default: 0, min: 0, max: 65535, description: "loopback port (0 = any free port)" }),
     host: Flags.string({ default: "127.0.0.1", options: ["127.0.0.1", "::1"], description: "loopback address to listen on" }),
     "upstream-openai": Flags.string({ description: "OpenAI or OpenAI-compatible base URL (default https://api.openai.com)" }),
     "upstream-anthropic": Flags.string({ description: "Anthropic base URL (default https://api.anthropic.com)" }),

@@ -8,7 +8,7 @@ export default class HookServe extends BaseCommand {
   static override flags = {
     ...BaseCommand.baseFlags,
     agent: Flags.string({ required: true, description: "agent whose policy decides" }),
-    port: Flags.integer({ default: 0, description: "loopback port (0 = any free port)" }),
+    port: Flags.integer({ default: 0, min: 0, max: 65535, description: "loopback port (0 = any free port)" }),
     ttl: Flags.string({ default: "8h", description: "lifetime of the token printed for the hook" }),
   };
 
