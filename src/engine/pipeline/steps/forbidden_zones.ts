@@ -6,6 +6,7 @@
  * characters dropped, percent-decoding, backslashes, ~ / $HOME / ${HOME} expansion, `//`
  * collapsed and `..` resolved (relative paths against the workspace).
  */
+import { realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { posix } from "node:path";
 import type { CompiledPolicyPayload } from "../../policy/types.ts";
@@ -76,6 +77,23 @@ export function zoneMatch(zone: string, path: string): boolean {
   return globMatch(`${base}/**`, path, { path: true }) || globMatch(base, path, { path: true });
 }
 
+/**
+ * Where a path really leads (symbolic links resolved, in the path or in a parent of a file not
+ * there yet), or undefined when nothing of it exists. One realpath(3) per candidate.
+ */
+function realOf(p: string, parents = true): string | undefined {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    if (!parents) return undefined;
+    try {
+      return posix.join(realpathSync.native(posix.dirname(p)), posix.basename(p));
+    } catch {
+      return undefined;
+    }
+  }
+}
+
 type Zones = { zones: Array<{ zone: string; expanded: string }>; anywhere: Array<{ zone: string; leaf: string }> };
 const zoneCache = new WeakMap<object, { key: string; z: Zones }>();
 
@@ -124,13 +142,26 @@ const step: StepDef = {
             return;
           }
         }
-        for (const cand of pathCandidates(value)) {
+        // the whole value (a bare "notes" may be a symlink to ~/.netrc) and every path-looking word
+        const cands = pathCandidates(value);
+        const whole = value.trim();
+        const bare = whole && whole.length < 256 && !/[\s]/.test(whole) && !cands.includes(whole) ? whole : undefined;
+        if (bare) cands.push(bare);
+        for (const cand of cands) {
           const p = normalizePath(cand, norm);
           if (!p) continue;
-          const z = zones.find((zz) => zoneMatch(zz.expanded, p));
-          if (z) {
-            hit = { call, reason: `tool "${call.name}" argument ${argPath} touches forbidden zone ${z.zone}`, detail: { arg: argPath, zone: z.zone, path: p } };
-            return;
+          // the path as written, then where it leads: a symlink (made by the agent in its workspace)
+          // must not carry a server on this side of the kernel ring into a forbidden zone. A bare
+          // word counts only as the link it is, when there is one.
+          const real = realOf(p, cand !== bare);
+          const qs = cand === bare ? (real && real !== p ? [real] : []) : real && real !== p ? [p, real] : [p];
+          for (const q of qs) {
+            const z = zones.find((zz) => zoneMatch(zz.expanded, q));
+            if (z) {
+              const via = q === p ? "" : ` (through a symbolic link: ${p} → ${q})`;
+              hit = { call, reason: `tool "${call.name}" argument ${argPath} touches forbidden zone ${z.zone}${via}`, detail: { arg: argPath, zone: z.zone, path: q } };
+              return;
+            }
           }
         }
       });
