@@ -20,15 +20,16 @@ export interface ExecFlags {
   "upstream-openai"?: string;
   "upstream-gemini"?: string;
   "mcp-config"?: string;
+  "approve-mcp"?: boolean;
   summary?: string;
   quiet: boolean;
   json: boolean;
 }
 
 type StringFlag = "agent" | "upstream-anthropic" | "upstream-openai" | "upstream-gemini" | "mcp-config" | "summary";
-type BoolFlag = "no-kernel" | "quiet" | "json";
+type BoolFlag = "no-kernel" | "quiet" | "json" | "approve-mcp";
 const STRING_FLAGS = new Set<string>(["agent", "upstream-anthropic", "upstream-openai", "upstream-gemini", "mcp-config", "summary"]);
-const BOOL_FLAGS = new Set<string>(["no-kernel", "quiet", "json"]);
+const BOOL_FLAGS = new Set<string>(["no-kernel", "quiet", "json", "approve-mcp"]);
 
 /** `[FLAGS…] -- COMMAND…` → flags and the command; null when oclif should parse it instead. */
 export function parseExecArgv(args: string[]): { flags: ExecFlags; command: string[] } | null {
@@ -76,6 +77,7 @@ export async function execCommand(flags: ExecFlags, command: string[]): Promise<
     argv: command,
     noKernel: flags["no-kernel"],
     mcpConfig: flags["mcp-config"],
+    approveMcp: flags["approve-mcp"],
     upstreams: {
       anthropic: flags["upstream-anthropic"] ?? process.env.TAPPASS_UPSTREAM_ANTHROPIC,
       openai: flags["upstream-openai"] ?? process.env.TAPPASS_UPSTREAM_OPENAI,

@@ -21,6 +21,7 @@ export default class Exec extends BaseCommand {
     "mcp-config": Flags.string({ description: "an extra .mcp.json-style file of MCP servers (the project's .mcp.json is read too); every server goes through the broker" }),
     summary: Flags.string({ description: "also write the run summary as JSON to this file" }),
     quiet: Flags.boolean({ default: false, description: "no start line or summary on stderr (warnings and errors still)" }),
+    "approve-mcp": Flags.boolean({ default: false, description: "approve the stdio MCP servers of .mcp.json / --mcp-config that are new or changed (they run outside the sandbox; until approved they are not started)" }),
   };
 
   async run(): Promise<void> {

@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 test("claude under exec sees only allowed MCP tools and its call goes through the broker, audited", async () => {
-  const r = await tappassAsync(["exec", "--upstream-anthropic", fm.url, "--", join(root, "node_modules/.bin/claude"), "-p", "echo something", "--output-format", "json"], {
+  const r = await tappassAsync(["exec", "--approve-mcp", "--upstream-anthropic", fm.url, "--", join(root, "node_modules/.bin/claude"), "-p", "echo something", "--output-format", "json"], {
     home,
     cwd: ws,
     env: { ANTHROPIC_API_KEY: "sk-ant-operator-key" },

@@ -14,6 +14,7 @@ import type { Keys } from "../crypto/keys.ts";
 import { inputError } from "../errors.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
 import type { Db } from "../store/db.ts";
+import { approve, isApproved, launchDefinition } from "./mcp-approval.ts";
 import { resolveCommand } from "./prelaunch.ts";
 
 export type McpServerConfig = { command: string; args?: string[]; env?: Record<string, string> } | { type?: "http" | "streamable-http"; url: string };
@@ -60,6 +61,8 @@ export async function startMcp(opts: {
   sessionSecret: string;
   cwd: string;
   log: (line: string) => void;
+  /** Approve stdio servers that are new or changed (the operator's --approve-mcp). */
+  approve?: boolean;
 }): Promise<McpSetup> {
   const names = Object.keys(opts.config);
   const setup: McpSetup = { servers: {}, ports: [], env: {}, close: async () => {} };
@@ -75,6 +78,17 @@ export async function startMcp(opts: {
       setup.servers[name] = { url: b.url };
       setup.ports.push(b.port);
     } else {
+      // it would run outside the sandbox, from a file the agent can write: only as approved
+      const d = launchDefinition(name, s, opts.cwd);
+      if (!isApproved(opts.db, d)) {
+        const shown = [s.command, ...(s.args ?? [])].join(" ");
+        if (!opts.approve) {
+          opts.log(`tappass: MCP server "${name}" (${shown}) is new or has changed since it was approved; it would run outside the sandbox, so it is not started — if you trust it, run again with --approve-mcp`);
+          continue;
+        }
+        approve(opts.db, d);
+        opts.log(`tappass: MCP server "${name}" approved: ${shown}`);
+      }
       // said now, not only when the agent first connects and the server cannot start
       // (a relative path is the server's own cwd's, as the broker spawns it there)
       if (!resolveCommand(s.command.includes("/") ? resolve(opts.cwd, s.command) : s.command, s.env?.PATH ?? process.env.PATH)) opts.log(`tappass: MCP server "${name}": command "${s.command}" not found; the agent's connections to it will fail`);

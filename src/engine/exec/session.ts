@@ -58,6 +58,8 @@ export interface ExecOptions {
   quiet?: boolean;
   /** An extra .mcp.json-style file (the project's .mcp.json is read too). */
   mcpConfig?: string;
+  /** Approve the stdio MCP servers of this run that are new or changed (exec/mcp-approval.ts). */
+  approveMcp?: boolean;
   /** Token lifetime; default: the policy's lifetime, capped at 12 h. */
   tokenTtlSeconds?: number;
   /** The launch-cache lookup (and prelaunched sandbox) the caller already made (prelaunch.ts). */
@@ -221,7 +223,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
       // rendered harness files, the token, the env.
       const prepare = async (): Promise<{ env: Record<string, string>; ports: number[] }> => {
         const k = await keys();
-        mcp = await startMcp({ config: mcpConfig, envelope, db, keys: k, agentCommand: [...selfCommand(), "agent"], sessionSecret, cwd, log });
+        mcp = await startMcp({ config: mcpConfig, envelope, db, keys: k, agentCommand: [...selfCommand(), "agent"], sessionSecret, cwd, log, approve: opts.approveMcp });
         if (mcp.ports.some((p) => p === gwPort || p === hookPort)) throw internalError(`an MCP broker got port ${mcp.ports.join(", ")}, which the sandbox already uses; run again`);
         const token = await mint();
         if (harness !== "generic") {

@@ -29,4 +29,16 @@ CREATE TABLE mcp_servers (
   created_at TEXT NOT NULL
 );`,
   },
+  {
+    version: 2,
+    name: "mcp_launch_approvals (stdio servers exec may start outside the sandbox)",
+    sql: `
+CREATE TABLE mcp_launch_approvals (
+  -- SHA-256 of the server's launch definition (src/engine/exec/mcp-approval.ts)
+  fingerprint TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  approved_at TEXT NOT NULL
+);`,
+  },
 ];
