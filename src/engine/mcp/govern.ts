@@ -25,6 +25,12 @@ export interface GovernorOptions {
   log?: (line: string) => void;
   /** Token for calls whose client presented none (stdio: the broker's own, minted for the agent). */
   token?: (session_id: string) => Promise<string | undefined>;
+  /**
+   * The URL an HTTP broker forwards to. A registered server's --auto-approve holds only for the
+   * URL it was registered with: another server (a stdio one, or another URL) merely using its
+   * name gets no approval from it.
+   */
+  upstream?: string;
 }
 
 export function createGovernor(o: GovernorOptions): Governor & { flush(): Promise<void> } {
@@ -240,7 +246,7 @@ function decisionCache(o: GovernorOptions, store: ToolStore): (server: string, t
     const key = `${server}\u0000${hash}`;
     const hit = decisions.get(key);
     if (hit) return hit;
-    const d = decideTool({ policy: o.pipeline.policy, store, server, autoApprove: getServer(o.db, server)?.auto_approve === 1 }, tool, hash);
+    const d = decideTool({ policy: o.pipeline.policy, store, server, autoApprove: autoApproved(getServer(o.db, server), o.upstream) }, tool, hash);
     // deciding may itself write (first sighting queued, first-use pin): those writes are part of this
     // decision, but start the cache afresh so no earlier entry outlives them
     const after = toolStateVersion(o.db);
@@ -278,5 +284,15 @@ function readSid(token: string): string | undefined {
     return typeof payload.sid === "string" ? payload.sid : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** --auto-approve applies to the server registered under that name at that URL, and no other. */
+function autoApproved(row: { url: string; auto_approve: number } | undefined, upstream: string | undefined): boolean {
+  if (row?.auto_approve !== 1 || !upstream) return false;
+  try {
+    return new URL(row.url).toString() === new URL(upstream).toString();
+  } catch {
+    return false;
   }
 }

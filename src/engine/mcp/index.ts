@@ -61,7 +61,7 @@ export async function startHttpBroker(o: BrokerBase & { upstream: string; port?:
   const url = assertLoopbackUrl(o.upstream);
   const pipeline = await pipelineFor(o);
   const log = o.log ?? stderrLog;
-  const governor = createGovernor({ pipeline, db: o.db, log, token: tokenSource(o, pipeline, false) });
+  const governor = createGovernor({ pipeline, db: o.db, log, token: tokenSource(o, pipeline, false), upstream: url.toString() });
   const broker = new Broker({ governor, log });
   const server = o.server ?? serverByUrl(o.db, o.upstream)?.name ?? `${url.hostname}:${url.port || (url.protocol === "https:" ? 443 : 80)}`;
   const h = serveHttp({ broker, upstream: url.toString(), server, port: o.port, log });

@@ -38,11 +38,11 @@ afterEach(() => {
 const weather: Tool = { name: "get_weather", description: "Weather for a city", inputSchema: { type: "object", properties: { city: { type: "string" } } } };
 const search: Tool = { name: "search_docs", description: "Search the documentation", inputSchema: { type: "object", properties: { query: { type: "string" } } } };
 
-function governor(overrides: Record<string, unknown> = {}) {
+function governor(overrides: Record<string, unknown> = {}, upstream?: string) {
   const keys = loadKeys(h.home);
   // search_docs is on the test policy's allow list; get_weather is not (queued for approval)
   const pipeline = createPipeline({ envelope: signedEnvelope(testPayload(overrides), keys), db, keys });
-  return { g: createGovernor({ pipeline, db }), pipeline, keys };
+  return { g: createGovernor({ pipeline, db, upstream }), pipeline, keys };
 }
 const shown = (g: ReturnType<typeof governor>["g"], server = "paged") => g.filterTools([weather, search], server).map((t) => t.name);
 
@@ -57,7 +57,7 @@ test("an approval or deny committed by another connection applies on the next li
 });
 
 test("writes through this connection (ToolStore, decideQueued, registerServer) apply on the next list", () => {
-  const { g } = governor();
+  const { g } = governor({}, "http://127.0.0.1:3001/mcp");
   expect(shown(g)).toEqual(["search_docs"]);
   decideQueued(db, "get_weather", "approved");
   expect(shown(g)).toEqual(["get_weather", "search_docs"]);
@@ -95,4 +95,11 @@ test("toolStateVersion moves on another connection's commit, not on this connect
   expect(toolStateVersion(db)).toBe(v0); // e.g. this process's own audit rows
   other.prepare("INSERT INTO meta (key, value) VALUES ('y', '1') ON CONFLICT(key) DO UPDATE SET value = excluded.value").run();
   expect(toolStateVersion(db)).not.toBe(v0);
+});
+
+test("--auto-approve holds for the registered URL only: a stdio server or another URL using the name gets nothing from it", () => {
+  registerServer(db, { name: "docs", url: "http://127.0.0.1:3001/mcp", auto_approve: true });
+  expect(shown(governor().g, "docs")).toEqual(["search_docs"]); // stdio (no upstream URL)
+  expect(shown(governor({}, "http://127.0.0.1:4999/mcp").g, "docs")).toEqual(["search_docs"]);
+  expect(shown(governor({}, "http://127.0.0.1:3001/mcp").g, "docs")).toEqual(["get_weather", "search_docs"]);
 });
