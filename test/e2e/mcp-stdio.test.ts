@@ -156,3 +156,22 @@ test("stdio: approve and deny from the queue apply to a running broker; list_cha
     await c.close();
   }
 });
+
+test("stdio: a client that closes its input right after its last request still gets the answer", async () => {
+  const lines = [
+    { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "pipe", version: "1" } } },
+    { jsonrpc: "2.0", method: "notifications/initialized" },
+    { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "search_docs", arguments: { query: "after-eof" } } },
+  ];
+  const p = Bun.spawn([process.execPath, join(fx, "broker-stdio.ts"), "--", process.execPath, join(fx, "paged-server.ts")], {
+    env: { ...(process.env as Record<string, string>), TAPPASS_HOME: home.home, MCP_FIXTURE_STATE: state() },
+    stdin: new Blob([lines.map((l) => JSON.stringify(l)).join("\n") + "\n"]),
+    stdout: "pipe",
+    stderr: "ignore",
+  });
+  const out = await new Response(p.stdout).text();
+  expect(await p.exited).toBe(0);
+  const answers = out.trim().split("\n").map((l) => JSON.parse(l) as { id: number; result?: { content?: Array<{ text: string }> } });
+  expect(answers.map((a) => a.id)).toEqual([1, 2]);
+  expect(JSON.stringify(answers[1]?.result)).toContain("after-eof");
+});

@@ -189,6 +189,18 @@ export class Broker {
     }
   }
 
+  /**
+   * Resolves once none of the peer's requests is being governed or awaits its server (or after
+   * `maxMs`): a client that closed its input after its last request still gets the answers —
+   * `(echo init; echo call) | tappass mcp proxy …` must not lose the call.
+   */
+  async settled(peer: ClientPeer, maxMs = 60_000): Promise<void> {
+    const prefix = `${peer.id}\u0000`;
+    const busy = () => [...this.governing].some((k) => k.startsWith(prefix)) || [...this.pending.values()].some((p) => p.peer === peer);
+    const until = Date.now() + maxMs;
+    while (busy() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  }
+
   /** Channel closed: every request still waiting on it fails. */
   channelClosed(channel: Channel, reason: string): void {
     this.serverRequests.delete(channel); // nobody is left to answer them to

@@ -115,7 +115,11 @@ export async function serveStdio(o: StdioServeOptions): Promise<number> {
     },
   );
   const first = await Promise.race([clientDone, o.channel.exited.then(() => "server")]);
-  if (first === "client") await o.channel.close();
+  if (first === "client") {
+    // the client's input ended: answer what it asked (unless the server goes first), then stop it
+    await Promise.race([o.broker.settled(peer), o.channel.exited]);
+    await o.channel.close();
+  }
   o.broker.detach(peer);
   return await o.channel.exited;
 }
