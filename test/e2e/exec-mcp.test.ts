@@ -37,7 +37,8 @@ afterAll(async () => {
 });
 
 test("claude under exec sees only allowed MCP tools and its call goes through the broker, audited", async () => {
-  const r = await tappassAsync(["exec", "--approve-mcp", "--upstream-anthropic", fm.url, "--", join(root, "node_modules/.bin/claude"), "-p", "echo something", "--output-format", "json"], {
+  const summaryFile = join(ws, "summary.json");
+  const r = await tappassAsync(["exec", "--approve-mcp", "--summary", summaryFile, "--upstream-anthropic", fm.url, "--", join(root, "node_modules/.bin/claude"), "-p", "echo something", "--output-format", "json"], {
     home,
     cwd: ws,
     env: { ANTHROPIC_API_KEY: "sk-ant-operator-key" },
@@ -54,4 +55,10 @@ test("claude under exec sees only allowed MCP tools and its call goes through th
   for (const t of seen) expect(allow.has(t.replace(/^mcp__everything__/, ""))).toBe(true);
   const mcpRows = auditRows(home).filter((row) => row.surface === "mcp");
   expect(mcpRows.some((row) => row.decision === "allow" && JSON.stringify(row.meta).includes("echo"))).toBe(true);
+  // the MCP calls belong to the run: its audit session, its summary
+  const summary = JSON.parse(await Bun.file(summaryFile).text());
+  expect(mcpRows.every((row) => row.session_id === summary.session_id)).toBe(true);
+  expect(summary.mcp.calls).toBeGreaterThanOrEqual(1);
+  for (const row of mcpRows) expect(summary.trace_ids).toContain(row.trace_id);
+  expect(r.stderr).toMatch(/[1-9]\d* MCP call\(s\)/);
 }, 180_000);

@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Server, Socket } from "node:net";
 import { join, resolve } from "node:path";
+import type { AuditRow } from "../audit/types.ts";
 import type { Keys } from "../crypto/keys.ts";
 import { inputError } from "../errors.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
@@ -63,6 +64,10 @@ export async function startMcp(opts: {
   log: (line: string) => void;
   /** Approve stdio servers that are new or changed (the operator's --approve-mcp). */
   approve?: boolean;
+  /** exec's session: the agent's MCP calls are audited under it. */
+  sessionId?: string;
+  /** Every audit row the brokers write (exec's summary). */
+  onRow?: (row: AuditRow) => void;
 }): Promise<McpSetup> {
   const names = Object.keys(opts.config);
   const setup: McpSetup = { servers: {}, ports: [], env: {}, close: async () => {} };
@@ -73,7 +78,7 @@ export async function startMcp(opts: {
   for (const name of names) {
     const s = opts.config[name] as McpServerConfig;
     if ("url" in s) {
-      const b = await mcp.startHttpBroker({ envelope: opts.envelope, db: opts.db, keys: opts.keys, upstream: s.url, port: 0, server: name, selfToken: true, log: opts.log });
+      const b = await mcp.startHttpBroker({ envelope: opts.envelope, db: opts.db, keys: opts.keys, upstream: s.url, port: 0, server: name, selfToken: true, log: opts.log, onRow: opts.onRow });
       closers.push(() => b.close());
       setup.servers[name] = { url: b.url };
       setup.ports.push(b.port);
@@ -118,6 +123,8 @@ async function startRelay(o: {
   sessionSecret: string;
   cwd: string;
   log: (line: string) => void;
+  sessionId?: string;
+  onRow?: (row: AuditRow) => void;
 }): Promise<{ port: number; close(): Promise<void> }> {
   // node:crypto, node:net and node:stream only here: their first import is slow (~2–3 ms each, on
   // exec's critical path), and most runs have no stdio MCP server.
@@ -164,6 +171,8 @@ async function startRelay(o: {
           stdin: fromAgent,
           stdout: sock,
           log: o.log,
+          sessionId: o.sessionId,
+          onRow: o.onRow,
         })
         .catch((e) => o.log(`tappass: MCP server ${name}: ${(e as Error).message}`))
         .finally(() => {

@@ -27,6 +27,7 @@ import { dirname, join, resolve } from "node:path";
 import { selfCommand } from "../../cli/self.ts";
 import * as sandbox from "../../sandbox/index.ts";
 import type { AuditLog } from "../audit/index.ts";
+import type { AuditRow } from "../audit/types.ts";
 import type { Keys } from "../crypto/keys.ts";
 import { maxTokenTtl } from "../crypto/ttl.ts";
 import { TapPassError, inputError, internalError } from "../errors.ts";
@@ -208,6 +209,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
     const dir = early?.dir ?? renderDir(harness);
     const policyFile = join(dir, "policy.json");
     const egressLog: Array<{ host: string; port: number; allowed: boolean; reason: string }> = [];
+    const mcpRows: AuditRow[] = [];
     const egressAudits: Array<Promise<string | undefined>> = [];
     let governorFailure: unknown;
     try {
@@ -223,7 +225,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
       // rendered harness files, the token, the env.
       const prepare = async (): Promise<{ env: Record<string, string>; ports: number[] }> => {
         const k = await keys();
-        mcp = await startMcp({ config: mcpConfig, envelope, db, keys: k, agentCommand: [...selfCommand(), "agent"], sessionSecret, cwd, log, approve: opts.approveMcp });
+        mcp = await startMcp({ config: mcpConfig, envelope, db, keys: k, agentCommand: [...selfCommand(), "agent"], sessionSecret, cwd, log, approve: opts.approveMcp, sessionId, onRow: (r) => mcpRows.push(r) });
         if (mcp.ports.some((p) => p === gwPort || p === hookPort)) throw internalError(`an MCP broker got port ${mcp.ports.join(", ")}, which the sandbox already uses; run again`);
         const token = await mint();
         if (harness !== "generic") {
@@ -339,6 +341,10 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
         ...decisions.filter((d) => d.decision === "deny").map((d) => ({ surface: "hook", what: d.step ?? "tool", reason: d.reason, trace_id: d.trace_id })),
         ...egressLog.filter((e) => !e.allowed).map((e) => ({ surface: "egress", what: `${e.host}:${e.port}`, reason: e.reason })),
         ...(g.denials ?? []).map((d: { step: string; reason: string; trace_id?: string }) => ({ surface: "llm", what: d.step, reason: d.reason, trace_id: d.trace_id })),
+        ...mcpRows.filter((r) => r.decision === "deny").map((r) => {
+          const step = r.step_decisions.find((f) => f.decision === "deny");
+          return { surface: "mcp", what: String(r.meta.tool ?? "tool"), reason: step?.step ?? "denied", trace_id: r.trace_id };
+        }),
       ];
       return {
         agent,
@@ -350,9 +356,10 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
         kernel: { confined, landlock_abi: probe.landlock_abi, reason: confined ? undefined : opts.noKernel ? "--no-kernel" : missing.join(", ") },
         llm: { calls: g.calls, denied: g.denied, tokens_in: g.tokens_in, tokens_out: g.tokens_out, cost_usd: g.cost_usd },
         hooks: { calls: decisions.length, denied: decisions.filter((d) => d.decision === "deny").length },
+        mcp: { calls: mcpRows.length, denied: mcpRows.filter((r) => r.decision === "deny").length },
         egress: { attempts: egressLog.length, denied: egressLog.filter((e) => !e.allowed).length },
         denials,
-        trace_ids: [...g.trace_ids, ...decisions.map((d) => d.trace_id).filter((t): t is string => !!t), ...egressTraces],
+        trace_ids: [...g.trace_ids, ...decisions.map((d) => d.trace_id).filter((t): t is string => !!t), ...egressTraces, ...mcpRows.map((r) => r.trace_id)],
         stdout,
         stderr,
       };

@@ -5,6 +5,7 @@
  * injection), after_call on the RESULT (indirect injection arrives in tool output). Each call
  * ends in exactly one audit row (surface "mcp"), refused or not.
  */
+import type { AuditRow } from "../audit/types.ts";
 import type { CallInit, Pipeline, TextSegment, Verdict } from "../pipeline/types.ts";
 import type { Db } from "../store/db.ts";
 import { deniedResult } from "./broker.ts";
@@ -31,6 +32,8 @@ export interface GovernorOptions {
    * name gets no approval from it.
    */
   upstream?: string;
+  /** Every audit row the governor writes (a call, allowed or refused), once committed. */
+  onRow?: (row: AuditRow) => void;
 }
 
 export function createGovernor(o: GovernorOptions): Governor & { flush(): Promise<void> } {
@@ -39,7 +42,10 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
   const track = <T>(p: Promise<T>): Promise<T> => {
     inflight.add(p);
     p.then(
-      () => inflight.delete(p),
+      (r) => {
+        inflight.delete(p);
+        if (o.onRow && r && typeof r === "object" && "trace_id" in r) o.onRow(r as unknown as AuditRow);
+      },
       (e) => {
         inflight.delete(p);
         o.log?.(`mcp broker: writing an audit row failed: ${(e as Error).message}`);

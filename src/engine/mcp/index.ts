@@ -9,6 +9,7 @@
  * Both govern every tools/list and tools/call with the one pipeline built from the signed
  * Compiled Policy envelope; a bad or expired envelope fails in createPipeline (closed).
  */
+import type { AuditRow } from "../audit/types.ts";
 import type { Keys } from "../crypto/keys.ts";
 import type { Pipeline } from "../pipeline/types.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
@@ -32,6 +33,8 @@ export interface BrokerBase {
   token?: string;
   /** Mint the broker's own short-lived token for the policy's agent when none is given (default: stdio yes, HTTP no). */
   selfToken?: boolean;
+  /** Every audit row the broker writes, once committed (exec's summary). */
+  onRow?: (row: AuditRow) => void;
 }
 
 /** The token for calls without one: the given one, else (when allowed) one the broker mints and renews. */
@@ -61,7 +64,7 @@ export async function startHttpBroker(o: BrokerBase & { upstream: string; port?:
   const url = assertLoopbackUrl(o.upstream);
   const pipeline = await pipelineFor(o);
   const log = o.log ?? stderrLog;
-  const governor = createGovernor({ pipeline, db: o.db, log, token: tokenSource(o, pipeline, false), upstream: url.toString() });
+  const governor = createGovernor({ pipeline, db: o.db, log, token: tokenSource(o, pipeline, false), upstream: url.toString(), onRow: o.onRow });
   const broker = new Broker({ governor, log });
   const server = o.server ?? serverByUrl(o.db, o.upstream)?.name ?? `${url.hostname}:${url.port || (url.protocol === "https:" ? 443 : 80)}`;
   const h = serveHttp({ broker, upstream: url.toString(), server, port: o.port, log });
@@ -83,6 +86,8 @@ export async function runStdioBroker(
     stdout: ByteSink;
     env?: Record<string, string | undefined>;
     cwd?: string;
+    /** The audit session of the client's calls (default: one of the broker's own, per client). */
+    sessionId?: string;
     /**
      * On SIGINT/SIGTERM/SIGHUP stop the server, flush the audit rows and exit this process
      * (default: when the broker serves this process's own stdin, i.e. it is the process's job).
@@ -95,7 +100,7 @@ export async function runStdioBroker(
   if (o.command.length === 0) throw new Error("runStdioBroker needs the MCP server's command");
   const pipeline = await pipelineFor(o);
   const log = o.log ?? stderrLog;
-  const governor = createGovernor({ pipeline, db: o.db, log, token: tokenSource(o, pipeline, true) });
+  const governor = createGovernor({ pipeline, db: o.db, log, token: tokenSource(o, pipeline, true), onRow: o.onRow });
   const broker = new Broker({ governor, log });
   const channel = new ChildChannel(o.command, o.server ?? serverNameOf(o.command), { env: o.env, cwd: o.cwd, log });
   broker.bind(channel);
@@ -113,7 +118,7 @@ export async function runStdioBroker(
     }
   }
   try {
-    const code = await serveStdio({ broker, channel, stdin: o.stdin, stdout: o.stdout, log });
+    const code = await serveStdio({ broker, channel, stdin: o.stdin, stdout: o.stdout, log, sessionId: o.sessionId });
     await governor.flush();
     return code;
   } finally {

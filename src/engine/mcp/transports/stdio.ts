@@ -87,12 +87,14 @@ export interface StdioServeOptions {
   stdin: ByteSource;
   stdout: ByteSink;
   log?: (line: string) => void;
+  /** The client's audit session (default: this connection's own id). */
+  sessionId?: string;
 }
 
 /** Serve one client on stdin/stdout until either side ends; resolves with the server's exit code. */
 export async function serveStdio(o: StdioServeOptions): Promise<number> {
   const peer: ClientPeer = {
-    id: `stdio-${process.pid}-${Date.now().toString(36)}`,
+    id: o.sessionId ?? `stdio-${process.pid}-${Date.now().toString(36)}`,
     channel: o.channel,
     send: (msg) => {
       o.stdout.write(`${JSON.stringify(msg)}\n`);
