@@ -62,18 +62,26 @@ export function checkMessage(v: unknown): string | undefined {
 }
 
 /** Parse one frame (a line on stdio, an HTTP body, an SSE data field): one message or a batch. */
-export function parseFrame(text: string): { messages: JsonRpcMessage[]; error?: string } {
+/**
+ * One frame's messages, or what is wrong with it: `code` is PARSE_ERROR for text that is not
+ * JSON, INVALID_REQUEST for JSON that is not a valid message — and `id` that message's id when
+ * it has one, so the answer reaches the request that waits for it (JSON-RPC 2.0, section 5).
+ */
+export function parseFrame(text: string): { messages: JsonRpcMessage[]; error?: string; code?: number; id?: JsonRpcId | null } {
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch (e) {
-    return { messages: [], error: `invalid JSON: ${(e as Error).message}` };
+    return { messages: [], error: `invalid JSON: ${(e as Error).message}`, code: PARSE_ERROR, id: null };
   }
   const list = Array.isArray(v) ? v : [v];
   const messages: JsonRpcMessage[] = [];
   for (const m of list) {
     const bad = checkMessage(m);
-    if (bad) return { messages: [], error: bad };
+    if (bad) {
+      const id = isObj(m) && (typeof m.id === "string" || typeof m.id === "number") ? m.id : null;
+      return { messages: [], error: bad, code: INVALID_REQUEST, id };
+    }
     messages.push(m as JsonRpcMessage);
   }
   return { messages };

@@ -168,8 +168,8 @@ export function serveHttp(o: HttpServeOptions): HttpBrokerHandle {
 
   async function post(req: Request): Promise<Response> {
     const text = await req.text();
-    const { messages, error } = parseFrame(text);
-    if (error) return json(400, errorResponse(null, PARSE_ERROR, error));
+    const { messages, error, code, id } = parseFrame(text);
+    if (error) return json(400, errorResponse(id ?? null, code ?? PARSE_ERROR, error));
     if (messages.length === 0) return json(400, errorResponse(null, INVALID_REQUEST, "empty batch"));
     const sid = req.headers.get(H_SESSION);
     let peer: HttpPeer | undefined;

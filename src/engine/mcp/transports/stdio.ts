@@ -103,9 +103,9 @@ export async function serveStdio(o: StdioServeOptions): Promise<number> {
   o.broker.attach(peer);
   o.channel.onclose = (reason) => o.broker.channelClosed(o.channel, reason);
   const clientDone = readLines(o.stdin, (line) => {
-    const { messages, error } = parseFrame(line);
+    const { messages, error, code, id } = parseFrame(line);
     if (error) {
-      peer.send(errorResponse(null, PARSE_ERROR, error));
+      peer.send(errorResponse(id ?? null, code ?? PARSE_ERROR, error));
       return;
     }
     for (const m of messages) o.broker.fromClient(peer, m);
