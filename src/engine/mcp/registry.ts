@@ -15,14 +15,19 @@ export interface ServerRow {
 }
 
 export function registerServer(db: Db, s: { name: string; url: string; auto_approve: boolean }): { server: ServerRow; changed: boolean } {
-  if (!/^[A-Za-z0-9_.-]+$/.test(s.name)) throw inputError("bad_server_name", `server name "${s.name}" may only hold letters, digits, '.', '_' and '-'`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(s.name)) throw inputError("bad_server_name", `server name "${s.name}" may only hold letters, digits, '.', '_' and '-'`, { hint: "e.g. --name docs-server" });
   let url: URL;
   try {
     url = new URL(s.url);
   } catch {
     throw inputError("bad_url", `"${s.url}" is not a URL`, { hint: "give the server's Streamable HTTP endpoint, e.g. http://127.0.0.1:3001/mcp" });
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw inputError("bad_url", `"${s.url}" is not an http(s) URL`);
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw inputError("bad_url", `"${s.url}" is not an http(s) URL`, { hint: "give the server's Streamable HTTP endpoint, e.g. http://127.0.0.1:3001/mcp" });
+  // the broker forwards only to this host (mcp proxy --upstream refuses others): say so now
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (!(host === "127.0.0.1" || host === "::1" || host === "localhost")) {
+    throw inputError("bad_url", `"${s.url}" is not on this host; the MCP broker forwards to 127.0.0.1, [::1] or localhost only`, { hint: "run the server (or a tunnel to it) on this host and register its loopback URL" });
+  }
   const before = getServer(db, s.name);
   db.prepare(
     `INSERT INTO mcp_servers (name, url, auto_approve, created_at) VALUES (?, ?, ?, ?)

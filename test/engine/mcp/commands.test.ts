@@ -35,6 +35,10 @@ test("discovered lists the queue; approve pins; deny refuses; unknown names exit
   expect(r.code).toBe(0);
   expect(r.json).toMatchObject({ name: "docs", auto_approve: true, changed: true });
   expect(tappass(["mcp", "proxy", "--agent", "x", "--json"], { home: t.home }).code).toBe(2);
+  // the broker forwards to this host only: a remote URL is refused at registration, with a hint
+  const remote = tappass(["mcp", "register", "--name", "far", "--url", "http://192.0.2.10/mcp", "--json"], { home: t.home });
+  expect(remote.code).toBe(3);
+  expect(remote.json.error).toMatchObject({ code: "bad_url", hint: expect.any(String) });
 });
 
 test("a stdio server command that cannot start is a configuration error (exit 3), not a TapPass bug", () => {
