@@ -56,6 +56,7 @@ test("audit tail / verify / export / erase from the CLI, and verify catches tamp
   expect(onDir.stderr).toContain(`cannot write ${home}: it is a directory`);
   expect(readdirSync(home).filter((f) => f.includes(".tmp-"))).toEqual([]);
 
+  expect(tappass(["audit", "tail", "--agent", "no-such-agent"], { home }).code).toBe(3); // a typo is not a quiet agent
   const erase = tappass(["audit", "erase", "--trace", "cli-3", "--json"], { home });
   expect(erase.code).toBe(0);
   expect(erase.json.erased).toHaveLength(1);

@@ -24,6 +24,14 @@ export default class AuditTail extends BaseCommand {
     const { rowLine } = await import("./_format.ts");
     const db = openState();
     const first = tailRows(db, { agent: flags.agent, limit: flags.limit });
+    if (flags.agent && first.length === 0) {
+      // a typo must not look like a quiet agent: an agent neither registered nor in the log is unknown
+      const known = db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'agents'").get() && db.prepare("SELECT 1 AS x FROM agents WHERE name = ?").get(flags.agent);
+      if (!known) {
+        const { inputError } = await import("../../engine/errors.ts");
+        throw inputError("unknown_agent", `unknown agent "${flags.agent}": not registered and not in the audit log`, { hint: "list agents with `tappass agent list`" });
+      }
+    }
     if (!flags.follow) {
       this.output({ rows: first }, (x) => (x.rows.length ? x.rows.map(rowLine).join("\n") : "no audit rows yet"));
       return;
