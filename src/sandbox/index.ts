@@ -23,7 +23,7 @@ import type { EgressEvent, EgressPolicy } from "./egress-proxy.ts";
 import { egressSocket } from "./paths.ts";
 import { debugSpan } from "./debug.ts";
 import { landlockAbi } from "./landlock.ts";
-import { type LaunchDirs, type Prelaunch, type StdioOpt, launchDirs, stepEnv } from "./prelaunch.ts";
+import { type LaunchDirs, type Prelaunch, type StdioOpt, launchDirs, spawnBwrap } from "./prelaunch.ts";
 import { bwrapArgs, findBwrap, userNamespacesAvailable } from "./netns.ts";
 import { seccompAvailable } from "./seccomp.ts";
 import { DEFAULT_DENY, expandGlob, proxyEnv, type SandboxSpec } from "./spec.ts";
@@ -199,7 +199,7 @@ export async function spawnConfined(spec: SandboxSpec, argv: string[], opts: Spa
     } else {
       if (pre) await pre.abandon();
       debugSpan("spawning bwrap");
-      child = Bun.spawn(bwrapArgv, { stdio: [...stdio, "pipe"], env: stepEnv() });
+      child = spawnBwrap(bwrapArgv, stdio);
       specFd = (child as unknown as { stdio: unknown[] }).stdio[3] as number;
     }
     if (typeof specFd !== "number") throw new Error("no spec channel to the sandbox (fd 3)");

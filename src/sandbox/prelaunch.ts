@@ -42,7 +42,7 @@ export interface Prelaunch {
 
 export function prelaunch(argv: string[], stdio: [StdioOpt, StdioOpt, StdioOpt] = ["inherit", "inherit", "inherit"]): Prelaunch {
   debugSpan("prelaunching bwrap");
-  const child = Bun.spawn(argv, { stdio: [...stdio, "pipe"], env: stepEnv() });
+  const child = spawnBwrap(argv, stdio);
   const specFd = (child as unknown as { stdio: unknown[] }).stdio[3] as number;
   let gone: Promise<void> | undefined;
   return {
@@ -85,6 +85,16 @@ function descendants(pid: number): number[] {
 }
 
 /** The sandbox process's environment (the agent's own comes in the spec). */
+/**
+ * bwrap with SIGINT and SIGQUIT ignored (set by a shell that then execs it; the __exec step
+ * restores every default before it execs the command). bwrap shares the terminal's process
+ * group with the command, so Ctrl-C reached it too, and it died at once — taking the command
+ * with it (--die-with-parent) before the command could handle its own SIGINT.
+ */
+export function spawnBwrap(argv: string[], stdio: [StdioOpt, StdioOpt, StdioOpt]): ReturnType<typeof Bun.spawn> {
+  return Bun.spawn(["/bin/sh", "-c", 'trap "" INT QUIT; exec "$@"', "sh", ...argv], { stdio: [...stdio, "pipe"], env: stepEnv() });
+}
+
 export const stepEnv = () => ({
   PATH: process.env.PATH ?? "/usr/bin:/bin",
   ...(process.env.TAPPASS_SELF ? { TAPPASS_SELF: process.env.TAPPASS_SELF } : {}),

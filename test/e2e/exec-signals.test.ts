@@ -45,3 +45,28 @@ for (const ring of [true, false]) {
     expect(runDirs()).toBeLessThanOrEqual(before);
   });
 }
+
+test("Ctrl-C at a terminal (SIGINT to the whole process group) reaches the command once, and bwrap does not die of it", async () => {
+  if (!Bun.which("setsid")) return;
+  // setsid: a process group of its own, as a terminal's foreground job has; the signal goes to all of it
+  const p = Bun.spawn(
+    ["setsid", process.execPath, join(root, "src", "cli", "main.ts"), "exec", "--agent", "coder", "--quiet", "--", "/bin/sh", "-c", 'n=0; trap "n=\\$((n+1)); echo interrupted \\$n; sleep 0.3; exit 6" INT; echo ready; sleep 30 & wait'],
+    { env: { ...process.env, TAPPASS_HOME: rig.home }, cwd: rig.ws, stdout: "pipe", stderr: "pipe", stdin: "ignore" },
+  );
+  const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+  let out = "";
+  while (!out.includes("ready")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  process.kill(-p.pid, "SIGINT");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  expect(await p.exited).toBe(6);
+  expect(out).toContain("interrupted 1");
+  expect(out).not.toContain("interrupted 2"); // not relayed a second time
+});
