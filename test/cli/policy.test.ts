@@ -79,6 +79,11 @@ test("done-when session: init, project, agent, org baseline.rego, project packs,
   for (const r of rows) {
     expect(typeof r.aspect).toBe("string");
     expect(Array.isArray(r.because)).toBe(true);
+    // the forms CONTRACT.md gives (built-in entries are the org's, from the embedded catalog)
+    for (const b of r.because) {
+      expect(["org", "project", "agent"]).toContain(b.level);
+      expect(b.source).toMatch(/^(pack|file|function|category):./);
+    }
   }
   const why = (aspect: string, value: unknown) => rows.find((r) => r.aspect === aspect && JSON.stringify(r.value) === JSON.stringify(value))?.because ?? [];
   expect(why("tools.deny", "WebFetch")).toContainEqual(expect.objectContaining({ level: "org", source: "file:policies/baseline.rego" }));

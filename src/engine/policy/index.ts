@@ -21,7 +21,7 @@ import { createAgent, createProject, currentSources, getAgent, orgName, requireA
 import { buildLayers, type Ctx, mergeLayers, resolveEff } from "./resolve.ts";
 import { checkPacks } from "./sources.ts";
 import { validateEnvelope, validatePayload } from "./schema.ts";
-import type { CompiledPolicyEnvelope, CompiledPolicyPayload } from "./types.ts";
+import type { Because, CompiledPolicyEnvelope, CompiledPolicyPayload } from "./types.ts";
 
 export type { CompiledPolicyEnvelope, CompiledPolicyPayload } from "./types.ts";
 
@@ -37,7 +37,31 @@ export function agentCtx(db: Db, agent: string): Ctx {
 export function explainAgent(db: Db, agent: string): { agent: string; project: string; org: string; rules: ExplainRow[] } {
   const ctx = agentCtx(db, agent);
   const { rows } = finalize(resolveEff(db, ctx), ctx);
-  return { agent, project: ctx.project ?? "", org: ctx.org, rules: rows };
+  return { agent, project: ctx.project ?? "", org: ctx.org, rules: rows.map((r) => ({ ...r, because: r.because.map(asContractBecause) })) };
+}
+
+/** Where the shipped catalog's parts come from (files embedded in the binary). */
+const SHIPPED: Array<[RegExp, string]> = [
+  [/^builtin:baseline$/, "file:catalog/baseline.yaml"],
+  [/^preset:/, "file:catalog/presets.yaml"],
+  [/^tools:/, "file:catalog/tools.yaml"],
+  [/^concern:/, "file:catalog/concerns.yaml"],
+  [/^adapter:/, "file:catalog/baseline.yaml"],
+];
+
+/**
+ * A because-entry in the forms CONTRACT.md gives `policy explain` (level org|project|agent,
+ * source pack:|file:|function:|category:): what TapPass ships is the org's starting point, so a
+ * built-in entry is an org-level one whose source is the embedded catalog file, and its detail
+ * says it is built in.
+ */
+function asContractBecause(b: Because): Because {
+  if (b.level !== "builtin" && /^(pack|file|function|category):/.test(b.source)) return b;
+  const hit = SHIPPED.find(([re]) => re.test(b.source));
+  const source = /^(pack|file|function|category):/.test(b.source) ? b.source : (hit?.[1] ?? `file:catalog/${b.source.replace(/[:/]/g, "-")}`);
+  const level = b.level === "builtin" ? "org" : b.level;
+  const detail = b.level === "builtin" || source !== b.source ? `built in (${b.source}): ${b.detail}` : b.detail;
+  return { level, source, detail };
 }
 
 /** The aspects an agent would get now (no version, no signature). */
