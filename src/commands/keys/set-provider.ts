@@ -23,7 +23,12 @@ export default class KeysSetProvider extends BaseCommand {
     for await (const c of process.stdin) chunks.push(Buffer.from(c as Uint8Array));
     const secret = Buffer.concat(chunks).toString("utf8");
     const db = openState();
-    const r = setProviderKey(db, tappassHome(), args.provider.toLowerCase(), secret);
+    const name = args.provider.toLowerCase();
+    const r = setProviderKey(db, tappassHome(), name, secret);
+    // a typo of a provider's name would be stored and never used: say what the name will match
+    if (!["openai", "anthropic", "gemini"].includes(name)) {
+      this.note(`note: "${name}" is not openai, anthropic or gemini; the gateway uses this key only for a model route whose key_env is ${name.toUpperCase()}`);
+    }
     this.output({ ...r, stored: true }, (x) => `stored the ${x.provider} key (${x.fingerprint}), sealed with key-encryption key ${x.kek_id}`);
   }
 }
