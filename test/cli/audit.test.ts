@@ -46,6 +46,8 @@ test("audit tail / verify / export / erase from the CLI, and verify catches tamp
   const cef = tappass(["audit", "export", "--format", "cef", "--since", "2000-01-01"], { home });
   expect(cef.stdout.startsWith("CEF:0|TapPass|")).toBe(true);
   expect(tappass(["audit", "export", "--format", "xml"], { home }).code).toBe(2);
+  expect(tappass(["audit", "export", "--format", "cef", "--json"], { home }).code).toBe(2); // stdout is the export: no room for a JSON document
+  expect(tappass(["audit", "export", "--format", "cef", "--out", join(home, "a.cef"), "--json"], { home }).json).toMatchObject({ format: "cef", rows: 30 });
   expect(tappass(["audit", "export", "--format", "cef", "--since", "yesterday"], { home }).code).toBe(2);
   // an --out that cannot be written: exit 3, the path the user gave, nothing left behind
   const missingDir = tappass(["audit", "export", "--format", "jsonl", "--out", join(home, "no", "such", "dir", "a.jsonl"), "--json"], { home });

@@ -26,6 +26,8 @@ export default class AuditExport extends BaseCommand {
       if (!Number.isFinite(t)) throw usageError(`--since "${flags.since}" is not an ISO-8601 time`, { hint: "e.g. --since 2026-01-31T00:00:00Z" });
       since = new Date(t).toISOString();
     }
+    // stdout carries the export itself, so it cannot also carry --json's one document
+    if (this.jsonMode && !flags.out) throw usageError("--json needs --out FILE (without it, stdout is the export itself)", { hint: "e.g. audit export --format jsonl --out audit.jsonl --json" });
     const { openState } = await import("../../engine/store/state.ts");
     const { loadKeys } = await import("../../engine/crypto/keys.ts");
     const { exportLines } = await import("../../engine/audit/export.ts");
