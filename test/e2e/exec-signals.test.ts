@@ -16,6 +16,23 @@ beforeAll(() => {
 });
 afterAll(() => rig?.cleanup());
 
+/** The command's whole stdout, with `act` done once it has printed "ready". */
+async function outputAround(p: { stdout: unknown }, act: () => void): Promise<string> {
+  const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+  let out = "";
+  let acted = false;
+  for (;;) {
+    if (!acted && out.includes("ready")) {
+      act();
+      acted = true;
+    }
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  return out;
+}
+
 const runDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith("tappass-exec-") || f.startsWith("tappass-sbx-")).length;
 
 for (const ring of [true, false]) {
@@ -25,19 +42,7 @@ for (const ring of [true, false]) {
       [process.execPath, join(root, "src", "cli", "main.ts"), "exec", "--agent", "coder", ...(ring ? [] : ["--no-kernel"]), "--", "/bin/sh", "-c", 'trap "echo cleaned up; exit 5" TERM; echo ready; sleep 30 & wait'],
       { env: { ...process.env, TAPPASS_HOME: rig.home }, cwd: rig.ws, stdout: "pipe", stderr: "pipe", stdin: "ignore" },
     );
-    const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
-    let out = "";
-    while (!out.includes("ready")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
-    p.kill("SIGTERM");
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
+    const out = await outputAround(p, () => p.kill("SIGTERM"));
     const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
     expect(out).toContain("cleaned up");
     expect(code).toBe(5);
@@ -53,19 +58,7 @@ test("Ctrl-C at a terminal (SIGINT to the whole process group) reaches the comma
     ["setsid", process.execPath, join(root, "src", "cli", "main.ts"), "exec", "--agent", "coder", "--quiet", "--", "/bin/sh", "-c", 'n=0; trap "n=\\$((n+1)); echo interrupted \\$n; sleep 0.3; exit 6" INT; echo ready; sleep 30 & wait'],
     { env: { ...process.env, TAPPASS_HOME: rig.home }, cwd: rig.ws, stdout: "pipe", stderr: "pipe", stdin: "ignore" },
   );
-  const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
-  let out = "";
-  while (!out.includes("ready")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += new TextDecoder().decode(value);
-  }
-  process.kill(-p.pid, "SIGINT");
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += new TextDecoder().decode(value);
-  }
+  const out = await outputAround(p, () => process.kill(-p.pid, "SIGINT"));
   expect(await p.exited).toBe(6);
   expect(out).toContain("interrupted 1");
   expect(out).not.toContain("interrupted 2"); // not relayed a second time
