@@ -73,11 +73,19 @@ type Tail = { seq: number; row_hash: string; signature: string };
  * the key) would sign the forgery into the chain. Checked once per tail this log did not write
  * itself: a lone writer pays nothing, writers taking turns one verification per turn.
  */
-function tailChecker(keys: Keys): { check: (t: Tail) => void; wrote: (rowHash: string) => void } {
+function tailChecker(db: Db, keys: Keys): { check: (t: Tail) => void; wrote: (rowHash: string) => void } {
   const verifier = makeVerifier([{ kid: keys.ed25519.kid, public: keys.ed25519.public }]);
   let trusted: string | undefined;
   const check = (t: Tail) => {
     if (t.row_hash === trusted) return;
+    // rows are never deleted (erasure keeps them): a tail behind the signed head is a truncated
+    // log, and chaining onto it would re-seal the head over the gap
+    const head = db.prepare<{ seq: number; row_hash: string }>("SELECT seq, row_hash FROM audit_head WHERE id = 1").get();
+    if (head && (head.seq > t.seq || (head.seq === t.seq && head.row_hash !== t.row_hash))) {
+      throw deniedError("audit_chain_broken", `the audit log ends at row ${t.seq} but its signed head is at row ${head.seq}${head.seq === t.seq ? " with another hash" : ""}: rows were removed or replaced; no row is chained onto it, so governed calls fail until it is dealt with`, {
+        hint: "run `tappass audit verify` to see what changed, and keep state.db as evidence",
+      });
+    }
     const v = verifier.verify(t.signature, rowSigningBytes(t.row_hash));
     if (!v.ok) {
       throw deniedError("audit_chain_broken", `the audit log's newest row (seq ${t.seq}) fails its signature check (${v.reason}); no row is chained onto it, so governed calls fail until it is dealt with`, {
@@ -91,7 +99,7 @@ function tailChecker(keys: Keys): { check: (t: Tail) => void; wrote: (rowHash: s
 
 export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): AuditLog {
   const signer = makeSigner(keys.ed25519);
-  const tails = tailChecker(keys);
+  const tails = tailChecker(db, keys);
   const checkTail = tails.check;
   // A log has a signed head from before its first row, so a missing head is always tampering
   // (and rows a crash left unsealed are sealed now). Best effort: locked by another writer, or a

@@ -135,6 +135,22 @@ describe("fast and full verification", () => {
     expect(verifyDb(t.db, t.verifier)).toMatchObject({ ok: false, first_bad_seq: 10 });
   });
 
+  test("newest rows deleted: no writer chains onto the shorter log (which would re-seal the head over the gap)", async () => {
+    const t = await setup();
+    const log = openAuditLog(t.db, t.keys);
+    await Promise.all(rows(0, 10).map((r) => log.append(r)));
+    await log.flush();
+    const raw = t.raw();
+    raw.query("DELETE FROM audit_log WHERE seq > 7").run();
+    raw.close();
+    expect(verifyDb(t.db, t.verifier)).toMatchObject({ ok: false });
+    const next = openAuditLog(t.db, t.keys);
+    for (let i = 0; i < 4; i++) await expect(next.append(sampleRow(100 + i))).rejects.toMatchObject({ code: "audit_chain_broken" });
+    await next.flush().catch(() => undefined);
+    expect(verifyDb(t.db, t.verifier)).toMatchObject({ ok: false });
+    expect(verifyDb(t.db, t.verifier, { full: true })).toMatchObject({ ok: false });
+  });
+
   test("what only --full notices: a signature that was never valid (the key holder's writer stored a wrong one)", async () => {
     const t = await setup();
     let n = 0;
