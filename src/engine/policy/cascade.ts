@@ -153,12 +153,32 @@ function intersect(cur: TSet | null, items: string[] | undefined, b: (x: string)
   return next;
 }
 
+/**
+ * Step config keys whose direction is known: "lower" / "higher" — that way is stricter; "more" —
+ * a longer list is stricter (what is scanned, matched or forbidden); "true" — only true is the
+ * strict setting. Below org, a config key not listed here cannot be changed (floor.ts).
+ */
+export const CONFIG_STRICTER: Record<string, "lower" | "higher" | "more" | "true"> = {
+  threshold: "lower",
+  max_ttl_s: "lower",
+  max_repeats: "lower",
+  window_s: "higher",
+  kinds: "more",
+  detectors: "more",
+  zones: "more",
+  patterns: "more",
+  include_defaults: "true",
+};
+
+/** What a step uses when its config does not set a key (the steps' own defaults). */
+export const CONFIG_DEFAULTS: Record<string, unknown> = { threshold: 0.5, max_ttl_s: 300, max_repeats: 5, include_defaults: true, zones: [], patterns: [] };
+
 function mergeConfig(cur: Record<string, unknown>, over: Record<string, unknown>, relax: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = { ...cur };
   for (const [k, v] of Object.entries(over)) {
     const c = out[k];
     if (relax || c === undefined) out[k] = v;
-    else if (typeof c === "number" && typeof v === "number") out[k] = Math.min(c, v);
+    else if (typeof c === "number" && typeof v === "number") out[k] = CONFIG_STRICTER[k] === "higher" ? Math.max(c, v) : Math.min(c, v);
     else if (Array.isArray(c) && Array.isArray(v)) out[k] = [...new Set([...c, ...v])];
     else if (c && v && typeof c === "object" && typeof v === "object") out[k] = mergeConfig(c as Record<string, unknown>, v as Record<string, unknown>, relax);
     else out[k] = v;

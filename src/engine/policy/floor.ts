@@ -5,7 +5,7 @@
  * at any level may grant a capability the agent's function forbids.
  */
 import { deniedError, type TapPassError } from "../errors.ts";
-import { ACTION_RANK, BUDGET_KEYS, DEFAULT_RANK, EGRESS_RANK, type Eff, editCatalog, type Layer, MODE_RANK, PRESET_RANK, type Trail } from "./cascade.ts";
+import { ACTION_RANK, BUDGET_KEYS, CONFIG_DEFAULTS, CONFIG_STRICTER, DEFAULT_RANK, EGRESS_RANK, type Eff, editCatalog, type Layer, MODE_RANK, PRESET_RANK, type Trail } from "./cascade.ts";
 import { globMatch, isGlob, pathWithin } from "./glob.ts";
 import type { Ctx } from "./resolve.ts";
 import { catalog } from "./catalog.ts";
@@ -91,6 +91,12 @@ export function checkFloor(layer: Layer, floor: Eff): void {
     if (!s) continue;
     if (ov.enabled === false && s.enabled) throw refuse(`pipeline.steps.${name}.enabled false`, `pipeline.steps.${name} enabled`, s.b, layer);
     if (ov.action && s.enabled && ACTION_RANK[ov.action] < ACTION_RANK[s.action]) throw refuse(`pipeline.steps.${name}.action ${ov.action}`, `pipeline.steps.${name}.action ${s.action}`, s.b, layer);
+    for (const [key, v] of Object.entries(ov.config ?? {})) {
+      const cur = s.config[key] ?? CONFIG_DEFAULTS[key];
+      if (!configTighter(key, cur, v)) {
+        throw refuse(`pipeline.steps.${name}.config.${key} ${JSON.stringify(v)}`, `pipeline.steps.${name}.config.${key} ${cur === undefined ? "(the step's default)" : JSON.stringify(cur)}`, s.b, layer);
+      }
+    }
   }
   const t = f.tools ?? {};
   if (t.default && DEFAULT_RANK[t.default] < DEFAULT_RANK[floor.tools.default.v]) throw refuse(`tools.default ${t.default}`, `tools.default ${floor.tools.default.v}`, floor.tools.default.b, layer);
@@ -155,4 +161,21 @@ export function checkRulePackages(rules: RegoRuleModule[]): void {
       );
     }
   }
+}
+
+/**
+ * Whether a lower level's step config value keeps the step at least as strict as `cur` (the
+ * value above, or the step's default). Unknown keys, and list keys whose default a step keeps in
+ * its code (its detectors, the texts it scans), cannot be judged: refused — a level above can set them.
+ */
+function configTighter(key: string, cur: unknown, v: unknown): boolean {
+  const dir = CONFIG_STRICTER[key];
+  if (!dir) return false;
+  if (dir === "true") return v === true;
+  if (dir === "more") {
+    if (!Array.isArray(v) || !Array.isArray(cur)) return false;
+    return cur.every((x) => v.includes(x));
+  }
+  if (typeof v !== "number" || typeof cur !== "number") return false;
+  return dir === "lower" ? v <= cur : v >= cur;
 }

@@ -333,6 +333,27 @@ test("a higher level cannot be applied under a lower level's stored source it wo
   expect(compileForAgent(db, "a").payload.tools.deny).toContain("WebFetch");
 });
 
+test("a lower level cannot loosen a step through its config (what it scans, its detectors, its window), only tighten it", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "a", project: "p" });
+  const refused = [
+    "detect_secrets: { config: { kinds: [nothing_here] } }",
+    "detect_secrets: { config: { detectors: [detect_pii] } }",
+    "detect_secrets: { config: { threshold: 0.99 } }",
+    "loop_guard: { config: { window_s: 1 } }",
+    "loop_guard: { config: { max_repeats: 50 } }",
+    "forbidden_zones: { config: { include_defaults: false } }",
+    "forbidden_zones: { config: { cwd: / } }",
+  ];
+  for (const step of refused) {
+    expect(() => applyPolicy(db, { level: "project=p", files: [file("loose.yaml", `pipeline:\n  steps:\n    ${step}\n`)] })).toThrow(expect.objectContaining({ code: "floor_violation", exitCode: 1 }));
+  }
+  applyPolicy(db, { level: "project=p", files: [file("tight.yaml", "pipeline:\n  steps:\n    loop_guard: { config: { max_repeats: 3 } }\n    detect_secrets: { config: { threshold: 0.4 } }\n    forbidden_zones: { config: { zones: [/srv/private/**] } }\n")] });
+  const steps = compileForAgent(db, "a").payload.pipeline.steps;
+  expect(steps.find((x) => x.name === "loop_guard")?.config).toMatchObject({ max_repeats: 3 });
+  expect(steps.find((x) => x.name === "detect_secrets")?.config).toMatchObject({ threshold: 0.4 });
+});
+
 test("policies/README.md documents every shipped function, category, concern, capability and pack", async () => {
   const readme = await Bun.file(join(import.meta.dir, "..", "..", "..", "policies", "README.md")).text();
   const cat = catalog();
