@@ -304,3 +304,16 @@ test("a source is known by its name as typed (./x.yaml is x.yaml); the same name
   expect(other.json).toMatchObject({ version: 2, sources: { files: ["policy.yaml"] }, warnings: [expect.stringContaining(`applied from ${join(a, "policy.yaml")}`)] });
   expect(other.stderr).toContain("warning: policy.yaml replaces the source of that name");
 });
+
+test("agent create refuses an agent whose function forbids what an org catalog entry already drops (store unchanged)", () => {
+  const { home, run } = setup();
+  run(["init"]);
+  run(["project", "create", "p"]);
+  writeFileSync(join(home, "org.yaml"), "catalog:\n  Bash: { capabilities: [filesystem_read] }\n");
+  expect(run(["policy", "apply", "--level", "org", join(home, "org.yaml")]).code).toBe(0);
+  const r = run(["agent", "create", "rev", "--project", "p", "--function", "code_reviewer", "--json"]);
+  expect(r.code).toBe(1);
+  expect(r.json.error.code).toBe("forbidden_capability");
+  expect(run(["agent", "list", "--json"]).json).toEqual(expect.not.arrayContaining([expect.objectContaining({ name: "rev" })]));
+  expect(run(["agent", "create", "dev", "--project", "p"]).code).toBe(0); // no such function: fine
+});

@@ -17,8 +17,15 @@ export default class AgentCreate extends BaseCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(AgentCreate);
     const { openState } = await import("../../engine/store/state.ts");
-    const { createAgent } = await import("../../engine/policy/registry.ts");
-    const r = createAgent(openState(), { name: args.name, project: flags.project, function: flags.function ?? null, categories: flags.category ?? [] });
+    const [{ createAgent }, { effectiveAspects }] = await Promise.all([import("../../engine/policy/registry.ts"), import("../../engine/policy/index.ts")]);
+    const db = openState();
+    // created only if its policy compiles: a function's forbidden capabilities hold against the
+    // sources already applied (e.g. an org catalog entry that redefines Bash without code_execution)
+    const r = db.transaction(() => {
+      const made = createAgent(db, { name: args.name, project: flags.project, function: flags.function ?? null, categories: flags.category ?? [] });
+      if (made.created) effectiveAspects(db, args.name);
+      return made;
+    });
     const out = { ...r.agent, created: r.created };
     this.output(out, (x) =>
       x.created

@@ -2,6 +2,7 @@
  * Effective state → the Compiled Policy's aspects (without version, times and signature), plus
  * the explain rows: every effective value with its because-trail.
  */
+import { deniedError } from "../errors.ts";
 import { catalog } from "./catalog.ts";
 import type { Eff, TSet } from "./cascade.ts";
 import { BUDGET_KEYS } from "./cascade.ts";
@@ -36,6 +37,18 @@ export function finalize(eff: Eff, ctx: Ctx): { aspects: Aspects; rows: ExplainR
   const categories = [...new Set([...(fn?.categories ?? []), ...(agent?.categories ?? [])])].sort();
   const forbidden = new Map<string, Because[]>();
   for (const c of fn?.forbidden_capabilities ?? []) forbidden.set(c, [fnB(`function ${fnName} forbids ${c}`)]);
+  // forbidden capabilities are absolute: no level's catalog may redefine a shipped tool without
+  // them (checked here too, for agents created after the catalog edit was applied)
+  for (const [name, shipped] of Object.entries(cat.tools)) {
+    const now = eff.catalog.get(name);
+    const lost = shipped.capabilities.filter((c) => forbidden.has(c) && !now?.e.capabilities.includes(c));
+    if (!lost.length || !now) continue;
+    const by = now.b[now.b.length - 1];
+    throw deniedError("forbidden_capability", `${by?.source ?? "a policy source"} at ${by?.level ?? "some"} level: catalog ${name} drops the capability "${lost[0]}", which function ${fnName} forbids for agent ${agent?.name}`, {
+      hint: "forbidden capabilities are an absolute floor no level can lift: remove that catalog entry, or give the agent another function",
+      details: { rule: `catalog ${name}`, capability: lost[0], floor: { rule: `function ${fnName} forbidden_capabilities`, level: "agent", source: `function:${fnName}` } },
+    });
+  }
   const capabilities = new Map<string, Because[]>();
   for (const c of fn?.capabilities ?? []) capabilities.set(c, [fnB(`function ${fnName} grants ${c}`)]);
   for (const [c, b] of eff.tools.grant_capabilities) if (!forbidden.has(c)) capabilities.set(c, [...(capabilities.get(c) ?? []), ...b]);

@@ -272,6 +272,7 @@ test("redefining a tool a level above (or the shipped catalog) defines cannot dr
     expect(() => applyPolicy(db, { level: "agent=free", files: [file(`f${i}.yaml`, text)] })).toThrow(expect.objectContaining({ code: "floor_violation" }));
   }
   expect(compileForAgent(db, "rev").payload.tools.allow).not.toContain("Bash");
+
   // adding a capability tightens; a new tool is its author's to declare
   applyPolicy(db, { level: "agent=free", files: [file("more.yaml", "catalog:\n  Bash: { capabilities: [+network_egress] }\n  my_lint: { capabilities: [filesystem_read] }\n")] });
   expect(compileForAgent(db, "free").payload.tools.catalog.Bash?.capabilities).toContain("network_egress");
@@ -331,6 +332,13 @@ test("a higher level cannot be applied under a lower level's stored source it wo
   applyPolicy(db, { level: "agent=a", replace: true, files: [file("b.yaml", "budget:\n  tokens_per_day: 1000\n")] });
   applyPolicy(db, { level: "org", files: [org] });
   expect(compileForAgent(db, "a").payload.tools.deny).toContain("WebFetch");
+});
+
+test("an org catalog entry applied before an agent whose function forbids what it drops: that agent's policy does not compile", () => {
+  createProject(db, "q");
+  applyPolicy(db, { level: "org", files: [file("early.yaml", "catalog:\n  Bash: { capabilities: [filesystem_read] }\n")] });
+  createAgent(db, { name: "late", project: "q", function: "code_reviewer" });
+  expect(() => compileForAgent(db, "late")).toThrow(expect.objectContaining({ code: "forbidden_capability", exitCode: 1 }));
 });
 
 test("a lower level cannot loosen a step through its config (what it scans, its detectors, its window), only tighten it", () => {
