@@ -93,8 +93,19 @@ export const BUILTIN_HOST_FUNCTION_NAMES = Object.keys(builtinHostFunctions([], 
 const show = (v: unknown) => (typeof v === "string" ? v : (JSON.stringify(v) ?? String(v)));
 
 let modulePromise: Promise<QuickJSWASMModule> | null = null;
+/**
+ * QuickJS (release, sync build) with its WebAssembly given as bytes: the file is embedded in the
+ * compiled binary (imported as a file), where emscripten's own lookup beside its JS cannot find it.
+ */
 function quickjs(): Promise<QuickJSWASMModule> {
-  modulePromise ??= import("quickjs-emscripten").then((m) => m.getQuickJS());
+  modulePromise ??= (async () => {
+    const [{ newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC }, { default: wasmPath }] = await Promise.all([
+      import("quickjs-emscripten"),
+      import("@jitl/quickjs-wasmfile-release-sync/wasm", { with: { type: "file" } }) as Promise<{ default: string }>,
+    ]);
+    const wasmBinary = await Bun.file(wasmPath).arrayBuffer();
+    return newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmBinary }));
+  })();
   return modulePromise;
 }
 

@@ -1,5 +1,6 @@
 // Smoke tests of the built binary and its personas (npm test builds dist/ before running these).
 import { afterEach, beforeAll, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { built, hasBinary, root } from "../helpers/cli.ts";
 import { tempHome } from "../helpers/home.ts";
@@ -56,4 +57,15 @@ test("the agent persona exposes no command that writes policy, keys or state", (
   }
   // And the agent's allow-list itself holds only read-only verbs.
   for (const id of AGENT_COMMANDS) expect(id).toMatch(/^agent:(whoami|policy|watch|token|mcp-relay|hook(:.+)?)$/);
+});
+
+test("run-code from the binary: QuickJS's WebAssembly is embedded in it (it was looked for beside the binary)", () => {
+  const t = tempHome();
+  cleanup = t.cleanup;
+  for (const args of [["init"], ["project", "create", "p"], ["agent", "create", "coder", "--project", "p"]]) expect(built("tappass", args, { home: t.home }).code).toBe(0);
+  const script = join(t.home, "a.js");
+  writeFileSync(script, "log(6 * 7)\n");
+  const r = built("tappass", ["run-code", "--agent", "coder", script, "--json"], { home: t.home });
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, stdout: ["42"] });
 });
