@@ -20,14 +20,18 @@ export default class RunCode extends BaseCommand {
     const { args, flags } = await this.parse(RunCode);
     if (!flags.agent && !flags.policy) throw usageError("give --agent NAME or --policy FILE.json", { hint: "the interpreter aspect of that policy sets what the code may call" });
     const [{ runCode, optionsFromAspect }, loader] = await Promise.all([import("../sandbox/interpreter.ts"), import("../sandbox/run-code.ts")]);
-    const aspect = flags.policy ? await loader.interpreterAspectFromFile(flags.policy) : await loader.interpreterAspectForAgent(flags.agent as string);
+    const { zones, ...aspect } = flags.policy ? await loader.interpreterAspectFromFile(flags.policy) : await loader.interpreterAspectForAgent(flags.agent as string);
+    const workspace = flags.workspace ?? process.cwd();
+    const { zonePredicate } = await import("../engine/pipeline/steps/forbidden_zones.ts");
+    const { homedir } = await import("node:os");
+    const denied = zonePredicate(zones, { home: process.env.HOME || homedir(), cwd: workspace });
     let source: string;
     try {
       source = await Bun.file(args.file).text();
     } catch (e) {
       throw inputError("file_unreadable", `cannot read ${args.file}: ${(e as Error).message}`, { where: args.file });
     }
-    const r = await runCode(source, { ...optionsFromAspect(aspect), filename: args.file, workspace: flags.workspace ?? process.cwd() });
+    const r = await runCode(source, { ...optionsFromAspect(aspect), filename: args.file, workspace, denied });
     this.output({ ...r, limits: aspect }, (x) =>
       [...x.stdout, x.ok ? (x.result === undefined ? "" : typeof x.result === "string" ? x.result : JSON.stringify(x.result)) : `error (${x.error_kind}): ${x.error}`]
         .filter((l) => l !== "")

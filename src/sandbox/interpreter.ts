@@ -27,6 +27,8 @@ export interface RunCodeOptions {
   filename?: string;
   /** Directory that read_workspace / write_workspace are confined to (absent: they are not offered). */
   workspace?: string;
+  /** The forbidden zone an absolute path falls in, if any (the policy's): refused to read_workspace / write_workspace. */
+  denied?: (absPath: string) => string | undefined;
 }
 
 export interface RunCodeResult {
@@ -44,13 +46,19 @@ export interface RunCodeResult {
 }
 
 const FILE_LIMIT = 1024 * 1024;
+/** What the guest may print in all (log / console), beyond which the run fails: the host's memory is not the guest's. */
+const OUTPUT_LIMIT = 4 * 1024 * 1024;
+/** WebAssembly memory beyond the policy's memory_mb: QuickJS's own heap and stack. */
+const WASM_HEADROOM_MB = 64;
 
-/** A path inside `root` (after resolving symlinks), or an error: no escaping the workspace. */
-function workspacePath(root: string, rel: unknown, forWrite: boolean): string {
+/** A path inside `root` (after resolving symlinks) and outside every forbidden zone, or an error. */
+function workspacePath(root: string, rel: unknown, forWrite: boolean, denied?: (p: string) => string | undefined): string {
   const realRoot = realpathSync(root);
   const p = resolve(realRoot, String(rel));
   const check = (x: string) => {
     if (x !== realRoot && !x.startsWith(realRoot + sep)) throw new Error(`${String(rel)} is outside the workspace`);
+    const zone = denied?.(x);
+    if (zone) throw new Error(`${String(rel)} is in the forbidden zone ${zone}`);
   };
   check(p);
   if (existsSync(p)) check(realpathSync(p));
@@ -59,18 +67,18 @@ function workspacePath(root: string, rel: unknown, forWrite: boolean): string {
 }
 
 /** Built-in host functions TapPass offers (each still needs the policy's allow). */
-export function builtinHostFunctions(stdout: string[], workspace?: string): Record<string, HostFunction> {
+export function builtinHostFunctions(stdout: string[], workspace?: string, denied?: (p: string) => string | undefined): Record<string, HostFunction> {
   const ws: Record<string, HostFunction> = workspace
     ? {
         read_workspace: (rel) => {
-          const p = workspacePath(workspace, rel, false);
+          const p = workspacePath(workspace, rel, false, denied);
           if (statSync(p).size > FILE_LIMIT) throw new Error(`${String(rel)} is larger than 1 MiB`);
           return readFileSync(p, "utf8");
         },
         write_workspace: (rel, content) => {
           const text = String(content ?? "");
           if (Buffer.byteLength(text) > FILE_LIMIT) throw new Error("content larger than 1 MiB");
-          writeFileSync(workspacePath(workspace, rel, true), text);
+          writeFileSync(workspacePath(workspace, rel, true, denied), text);
           return true;
         },
       }
@@ -78,7 +86,7 @@ export function builtinHostFunctions(stdout: string[], workspace?: string): Reco
   return {
     ...ws,
     log: (...args) => {
-      stdout.push(args.map(show).join(" "));
+      print(stdout, args.map(show).join(" "));
     },
     now: () => Date.now(),
     sha256: (s) => createHash("sha256").update(String(s)).digest("hex"),
@@ -90,23 +98,35 @@ export function builtinHostFunctions(stdout: string[], workspace?: string): Reco
 
 export const BUILTIN_HOST_FUNCTION_NAMES = Object.keys(builtinHostFunctions([], "/"));
 
+/** Append a line of guest output, failing the call once the run's output passes OUTPUT_LIMIT. */
+const printed = new WeakMap<string[], number>();
+function print(stdout: string[], line: string): void {
+  const n = (printed.get(stdout) ?? 0) + line.length + 1;
+  if (n > OUTPUT_LIMIT) throw new Error(`output limit reached (${OUTPUT_LIMIT / 1024 / 1024} MiB)`);
+  printed.set(stdout, n);
+  stdout.push(line);
+}
+
 const show = (v: unknown) => (typeof v === "string" ? v : (JSON.stringify(v) ?? String(v)));
 
-let modulePromise: Promise<QuickJSWASMModule> | null = null;
+let compiled: Promise<WebAssembly.Module> | null = null;
 /**
- * QuickJS (release, sync build) with its WebAssembly given as bytes: the file is embedded in the
- * compiled binary (imported as a file), where emscripten's own lookup beside its JS cannot find it.
+ * A QuickJS instance (release, sync build) of its own for one run, in a WebAssembly memory that
+ * cannot grow past memory_mb (+ headroom): QuickJS's own limit does not count ArrayBuffer
+ * storage, which could take the host's memory. The WebAssembly is embedded in the compiled
+ * binary (imported as a file, where emscripten's lookup beside its JS finds nothing) and compiled once.
  */
-function quickjs(): Promise<QuickJSWASMModule> {
-  modulePromise ??= (async () => {
-    const [{ newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC }, { default: wasmPath }] = await Promise.all([
-      import("quickjs-emscripten"),
-      import("@jitl/quickjs-wasmfile-release-sync/wasm", { with: { type: "file" } }) as Promise<{ default: string }>,
-    ]);
-    const wasmBinary = await Bun.file(wasmPath).arrayBuffer();
-    return newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmBinary }));
-  })();
-  return modulePromise;
+async function quickjs(memoryMb: number): Promise<QuickJSWASMModule> {
+  const [{ newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC }, { default: wasmPath }] = await Promise.all([
+    import("quickjs-emscripten"),
+    import("@jitl/quickjs-wasmfile-release-sync/wasm", { with: { type: "file" } }) as Promise<{ default: string }>,
+  ]);
+  compiled ??= Bun.file(wasmPath).arrayBuffer().then((b) => WebAssembly.compile(b));
+  const wasmModule = await compiled;
+  const pages = (mb: number) => Math.ceil((mb * 1024 * 1024) / 65536);
+  const initial = (WebAssembly.Module.imports(wasmModule).find((i) => i.kind === "memory") as { type?: { minimum?: number } } | undefined)?.type?.minimum ?? 256;
+  const wasmMemory = new WebAssembly.Memory({ initial: Math.max(initial, 256), maximum: Math.max(initial, 256, pages(memoryMb + WASM_HEADROOM_MB)) });
+  return newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmModule, wasmMemory }));
 }
 
 function toHandle(vm: QuickJSContext, v: unknown, depth = 0): QuickJSHandle {
@@ -149,7 +169,7 @@ function classify(msg: string, timedOut: boolean): RunCodeResult["error_kind"] {
 export async function runCode(source: string, opts: RunCodeOptions): Promise<RunCodeResult> {
   const t0 = performance.now();
   const stdout: string[] = [];
-  const available = { ...builtinHostFunctions(stdout, opts.workspace), ...(opts.host_functions ?? {}) };
+  const available = { ...builtinHostFunctions(stdout, opts.workspace, opts.denied), ...(opts.host_functions ?? {}) };
   const exposed = [...new Set(opts.allow)].filter((n) => Object.hasOwn(available, n));
   const unknown_allowed = [...new Set(opts.allow)].filter((n) => !Object.hasOwn(available, n));
   const done = (r: Omit<RunCodeResult, "stdout" | "exposed" | "unknown_allowed" | "duration_ms">): RunCodeResult => ({
@@ -160,7 +180,7 @@ export async function runCode(source: string, opts: RunCodeOptions): Promise<Run
     duration_ms: performance.now() - t0,
   });
 
-  const QuickJS = await quickjs();
+  const QuickJS = await quickjs(Math.max(1, opts.memory_mb));
   const runtime: QuickJSRuntime = QuickJS.newRuntime();
   const cpuMs = Math.max(1, opts.cpu_time_ms);
   let guestDeadline = Date.now() + cpuMs;
@@ -180,7 +200,11 @@ export async function runCode(source: string, opts: RunCodeOptions): Promise<Run
     const consoleObj = vm.newObject();
     for (const level of ["log", "info", "warn", "error", "debug"]) {
       const fn = vm.newFunction(level, (...args) => {
-        stdout.push(args.map((a) => show(vm.dump(a))).join(" "));
+        try {
+          print(stdout, args.map((a) => show(vm.dump(a))).join(" "));
+        } catch (e) {
+          return { error: vm.newError({ name: "HostError", message: (e as Error).message }) };
+        }
       });
       vm.setProp(consoleObj, level, fn);
       fn.dispose();

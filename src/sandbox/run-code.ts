@@ -10,6 +10,11 @@ import type { CompiledPolicyEnvelope, CompiledPolicyPayload } from "../engine/po
 
 export type InterpreterAspect = CompiledPolicyPayload["interpreter"];
 
+/** The interpreter aspect, and the paths its workspace functions may not touch (the policy's forbidden zones and deny paths). */
+export type InterpreterPolicy = InterpreterAspect & { zones: string[] };
+
+const zonesOf = (p: CompiledPolicyPayload): string[] => [...(p.tools?.forbidden_zones ?? []), ...(p.filesystem?.deny_paths ?? [])];
+
 function checkAspect(a: unknown, where: string): InterpreterAspect {
   const x = a as Partial<InterpreterAspect> | undefined;
   if (!x || !Array.isArray(x.host_functions) || typeof x.memory_mb !== "number" || typeof x.cpu_time_ms !== "number" || x.memory_mb <= 0 || x.cpu_time_ms <= 0) {
@@ -18,7 +23,7 @@ function checkAspect(a: unknown, where: string): InterpreterAspect {
   return { host_functions: x.host_functions.map(String), memory_mb: x.memory_mb, cpu_time_ms: x.cpu_time_ms };
 }
 
-export async function interpreterAspectFromFile(path: string): Promise<InterpreterAspect> {
+export async function interpreterAspectFromFile(path: string): Promise<InterpreterPolicy> {
   let env: CompiledPolicyEnvelope;
   try {
     env = JSON.parse(readFileSync(path, "utf8")) as CompiledPolicyEnvelope;
@@ -28,10 +33,10 @@ export async function interpreterAspectFromFile(path: string): Promise<Interpret
   const { verifyEnvelope } = await import("../engine/policy/index.ts");
   const v = verifyEnvelope(env, [loadKeys().ed25519]);
   if (!v.ok) throw deniedError("policy_rejected", v.reason, { where: path, hint: "compile a fresh policy on this install, or use --agent" });
-  return checkAspect(v.payload.interpreter, path);
+  return { ...checkAspect(v.payload.interpreter, path), zones: zonesOf(v.payload) };
 }
 
-export async function interpreterAspectForAgent(agent: string): Promise<InterpreterAspect> {
+export async function interpreterAspectForAgent(agent: string): Promise<InterpreterPolicy> {
   let mod: { compileForAgent?: (db: unknown, name: string) => CompiledPolicyEnvelope };
   try {
     mod = (await import("../engine/policy/index.ts")) as typeof mod;
@@ -41,5 +46,5 @@ export async function interpreterAspectForAgent(agent: string): Promise<Interpre
   if (typeof mod.compileForAgent !== "function") throw internalError("the policy compiler does not export compileForAgent", { hint: "use --policy FILE.json" });
   const { openState } = await import("../engine/store/state.ts");
   const env = mod.compileForAgent(openState(), agent);
-  return checkAspect(env.payload.interpreter, `agent ${agent}`);
+  return { ...checkAspect(env.payload.interpreter, `agent ${agent}`), zones: zonesOf(env.payload) };
 }

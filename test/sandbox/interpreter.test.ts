@@ -90,3 +90,35 @@ describe("interpreter ring: workspace host functions", () => {
     rmSync(ws, { recursive: true, force: true });
   });
 });
+
+describe("interpreter ring: limits the host holds to", () => {
+  test("ArrayBuffers count against memory_mb: the guest gets an out-of-memory error, not the host's memory", async () => {
+    const r = await runCode("let a = []; let i = 0; try { while (i < 64) { a.push(new ArrayBuffer(16 * 1024 * 1024)); i++ } } catch (e) {}; i", { ...base, memory_mb: 32 });
+    expect(r.ok).toBe(true);
+    expect(r.result as number).toBeLessThan(8); // 32 MB (+ QuickJS's headroom), not 64 × 16 MB
+  });
+  test("what the guest prints is capped", async () => {
+    const r = await runCode("for (let i = 0; i < 100; i++) log('x'.repeat(1024 * 1024))", base);
+    expect(r.ok).toBe(false);
+    expect(r.error).toContain("output limit reached");
+    expect(r.stdout.join("").length).toBeLessThanOrEqual(4 * 1024 * 1024);
+  });
+  test("workspace functions refuse the policy's forbidden zones", async () => {
+    const { mkdtempSync, writeFileSync, rmSync, readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const { zonePredicate } = await import("../../src/engine/pipeline/steps/forbidden_zones.ts");
+    const ws = mkdtempSync(join(tmpdir(), "tappass-qjs-zones-"));
+    writeFileSync(join(ws, ".env"), "SECRET=1\n");
+    writeFileSync(join(ws, "notes.txt"), "ok");
+    const opts = { ...base, allow: ["read_workspace", "write_workspace"], workspace: ws, denied: zonePredicate(["**/.env"], { home: "/nonexistent-home", cwd: ws }) };
+    expect(await runCode("read_workspace('notes.txt')", opts)).toMatchObject({ ok: true, result: "ok" });
+    for (const src of ["read_workspace('.env')", "write_workspace('.env', 'x')"]) {
+      const bad = await runCode(src, opts);
+      expect(bad.ok).toBe(false);
+      expect(bad.error).toContain("forbidden zone **/.env");
+    }
+    expect(readFileSync(join(ws, ".env"), "utf8")).toBe("SECRET=1\n");
+    rmSync(ws, { recursive: true, force: true });
+  });
+});

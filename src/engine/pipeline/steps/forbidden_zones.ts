@@ -94,6 +94,21 @@ function realOf(p: string, parents = true): string | undefined {
   }
 }
 
+/**
+ * The forbidden zone (as written) an absolute, resolved path falls in, for the interpreter ring's
+ * workspace functions: the policy's zones and deny paths plus the built-in credential locations.
+ */
+export function zonePredicate(zonesRaw: string[], norm: { home: string; cwd: string }): (absPath: string) => string | undefined {
+  const zones = [...new Set([...zonesRaw, ...DEFAULT_ZONES])].map((z) => ({ zone: z, expanded: z.startsWith("**/") ? `/${z}` : (normalizePath(z, norm) ?? z) }));
+  const anywhere = zones.filter((z) => z.zone.startsWith("**/")).map((z) => ({ zone: z.zone, leaf: z.zone.slice(3) }));
+  return (p) => {
+    const leaf = p.slice(p.lastIndexOf("/") + 1);
+    return (
+      anywhere.find((a) => !a.leaf.includes("/") && globMatch(a.leaf, leaf, { path: true }))?.zone ?? zones.find((z) => zoneMatch(z.expanded, p))?.zone
+    );
+  };
+}
+
 type Zones = { zones: Array<{ zone: string; expanded: string }>; anywhere: Array<{ zone: string; leaf: string }> };
 const zoneCache = new WeakMap<object, { key: string; z: Zones }>();
 
