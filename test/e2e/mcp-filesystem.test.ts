@@ -6,7 +6,8 @@
  * file inside the served directory) is refused by the forbidden_zones step.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -23,13 +24,17 @@ beforeAll(() => {
   writeFileSync(policy, "tools:\n  grant: [read_file, read_text_file, write_file, list_directory]\n  deny: [write_file]\n");
   const applied = tappass(["policy", "apply", "--level", "agent=F", policy, "--json"], { home: home.home });
   expect(applied.code).toBe(0);
-  served = join(home.home, "served");
+  // outside TAPPASS_HOME, which is itself a forbidden zone (TapPass's keys and state)
+  served = mkdtempSync(join(tmpdir(), "tappass-test-served-"));
   mkdirSync(join(served, "keys"), { recursive: true });
   writeFileSync(join(served, "notes.txt"), "quarterly plan: ship the broker\n");
   writeFileSync(join(served, "keys", "id_rsa"), "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n");
   writeFileSync(join(served, ".env"), "DB_PASSWORD=hunter2\n");
 });
-afterAll(() => home.cleanup());
+afterAll(() => {
+  home.cleanup();
+  rmSync(served, { recursive: true, force: true });
+});
 
 async function connect(): Promise<Client> {
   const t = new StdioClientTransport({

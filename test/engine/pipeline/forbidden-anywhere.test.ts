@@ -48,3 +48,11 @@ test("a symbolic link in the workspace into a forbidden zone is followed: by bar
     rmSync(base, { recursive: true, force: true });
   }
 });
+
+test("TapPass's own home (keys, state, the audit log) is a forbidden zone wherever TAPPASS_HOME puts it", async () => {
+  const { tappassHome } = await import("../../../src/engine/home.ts");
+  const home = tappassHome();
+  expect(run({ file_path: `${home}/keys/ed25519.json` }).decision).toBe("deny");
+  expect(run({ command: `cat ${home}/state.db` }).decision).toBe("deny");
+  expect(run({ file_path: "/srv/data/readme.md" }).decision).toBe("allow");
+});

@@ -9,6 +9,7 @@
 import { realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { posix } from "node:path";
+import { tappassHome } from "../../home.ts";
 import type { CompiledPolicyPayload } from "../../policy/types.ts";
 import type { StepDef } from "../types.ts";
 import { globMatch, strs, toolVerdict, toolsInScope, walkStrings, type ToolHit } from "./_util.ts";
@@ -114,10 +115,12 @@ const zoneCache = new WeakMap<object, { key: string; z: Zones }>();
 
 /** The policy's zones, normalised once per Compiled Policy step config (and home / cwd). */
 function zonesFor(policy: CompiledPolicyPayload, c: Record<string, unknown>, norm: { home: string; cwd: string }): Zones {
-  const key = `${norm.home}\u0000${norm.cwd}`;
+  const key = `${norm.home}\u0000${norm.cwd}\u0000${tappassHome()}`;
   const hit = zoneCache.get(c);
   if (hit && hit.key === key && zoneCache.get(policy) === hit) return hit.z;
-  const zonesRaw = [...policy.tools.forbidden_zones, ...policy.filesystem.deny_paths, ...strs(c.zones), ...(c.include_defaults === false ? [] : DEFAULT_ZONES)];
+  // TapPass's own state (signing keys, provider keys, the audit log) wherever TAPPASS_HOME puts it
+  const own = `${tappassHome()}/**`;
+  const zonesRaw = [...policy.tools.forbidden_zones, ...policy.filesystem.deny_paths, ...strs(c.zones), ...(c.include_defaults === false ? [] : DEFAULT_ZONES), own];
   // "**/x" means "x anywhere": never anchor it to the working directory (an MCP server's paths
   // live under its own roots, not ours). Other relative zones are relative to the workspace.
   const zones = [...new Set(zonesRaw)].map((z) => ({ zone: z, expanded: z.startsWith("**/") ? `/${z}` : (normalizePath(z, norm) ?? z) }));
