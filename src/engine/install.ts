@@ -2,7 +2,7 @@
  * `tappass init`: create TAPPASS_HOME (0700), state.db (migrated), the signing keys, and the
  * org record. Idempotent: a second run changes nothing and reports that nothing changed.
  */
-import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { inputError } from "./errors.ts";
 import { statePath, tappassHome } from "./home.ts";
 import { ensureKeys, loadKeys } from "./crypto/keys.ts";
@@ -32,6 +32,8 @@ export async function initInstall(opts: { home?: string; org?: string } = {}): P
   if (!existsSync(home)) {
     mkdirSync(home, { recursive: true, mode: 0o700 });
     created.push("home");
+  } else if (!statSync(home).isDirectory()) {
+    throw inputError("bad_home", `TAPPASS_HOME ${home} is not a directory`, { hint: "point TAPPASS_HOME at a directory (it is created if missing)" });
   }
   chmodSync(home, 0o700);
   const hadDb = existsSync(statePath(home));

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempHome } from "../helpers/home.ts";
 import { tappass } from "../helpers/cli.ts";
@@ -84,6 +84,9 @@ test("usage errors exit 2, missing state exits 3, with one line on stderr", () =
   expect(missing.code).toBe(3);
   expect(missing.stderr).toContain("tappass init");
   expect(missing.stdout).toBe(""); // `keys export --jwks > f` must not write the error into f
+  const file = join(t.home, "a-file");
+  writeFileSync(file, "x");
+  expect(tappass(["init", "--json"], { home: file }).json).toMatchObject({ error: { code: "bad_home" } });
 });
 
 test("capability tokens: issue, verify, expiry and forgery are told apart", async () => {
