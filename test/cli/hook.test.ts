@@ -123,3 +123,12 @@ test("agent token (Claude Code's apiKeyHelper) without an exec session: the erro
   expect(oclif.json).toMatchObject({ error: { code: "no_governor" } });
   expect(fast.stdout).toBe("");
 });
+
+test("a tool not on the allow list is denied with what to do: an MCP tool is approved, any other granted in the policy", () => {
+  const plain = decision(ask({ tool_name: "UnknownTool", tool_input: {} }, "fast"));
+  expect(plain.permissionDecision).toBe("deny");
+  expect(plain.permissionDecisionReason).toContain("grant it in the agent's policy");
+  expect(plain.permissionDecisionReason).not.toContain("tools approve");
+  const mcp = decision(ask({ tool_name: "mcp__docs__search", tool_input: { q: "x" } }, "fast"));
+  expect(mcp.permissionDecisionReason).toContain("tappass tools approve search"); // MCP tools are approved by their own name
+});

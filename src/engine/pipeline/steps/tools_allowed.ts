@@ -35,7 +35,10 @@ const step: StepDef = {
           continue;
         }
       }
-      hits.push({ call, reason: `tool "${call.name}" is not on the allow list for agent ${ctx.agent} — approve it with \`tappass tools approve ${call.name}\`` });
+      // an MCP tool is approved at run time; any other tool is granted in the agent's policy
+      const mcp = call.origin === "mcp" || !!call.server || call.name.startsWith("mcp__");
+      const how = mcp ? `approve it with \`tappass tools approve ${call.name}\`` : `grant it in the agent's policy (tools: { grant: [${call.name}] }, then \`tappass policy apply --level agent=${ctx.agent} FILE\`)`;
+      hits.push({ call, reason: `tool "${call.name}" is not on the allow list for agent ${ctx.agent} — ${how}` });
     }
     const r = toolVerdict(step.name, env, hits, calls.length);
     return approved.length ? { ...r, evidence: { ...(r.evidence ?? {}), operator_approved: approved } } : r;
