@@ -3,10 +3,10 @@ import { BaseCommand } from "../cli/base.ts";
 
 export default class Render extends BaseCommand {
   static override description =
-    "Render an agent's Compiled Policy as a harness's or sandbox's native config (claude-code, codex, gemini-cli, openshell, nono, macos-seatbelt, monty, langchain-sdk) into a directory.";
+    "Render an agent's Compiled Policy as a harness's or sandbox's native config (claude-code, codex, gemini-cli, openshell, nono, macos-seatbelt, monty, langchain-sdk) into OUT/TARGET/ (e.g. ./rendered/codex/config.toml).";
   static override examples = [
     "<%= config.bin %> render --agent coder --target claude-code --out ./.tappass",
-    "<%= config.bin %> render --agent coder --target codex --out ~/.codex --gateway-url http://127.0.0.1:8787",
+    "<%= config.bin %> render --agent coder --target codex --out ./rendered --gateway-url http://127.0.0.1:8787   # ./rendered/codex/config.toml",
   ];
   static override flags = {
     ...BaseCommand.baseFlags,

@@ -4,7 +4,7 @@ import { BaseCommand } from "../../cli/base.ts";
 export default class AgentMcpRelay extends BaseCommand {
   static override description =
     "Relay an MCP server's stdio to the TapPass governor, where the broker runs and governs it (the harness config `tappass exec` renders starts this; read-only).";
-  static override examples = ["<%= config.bin %> mcp-relay filesystem"];
+  static override examples = ["tappass-agent mcp-relay filesystem"];
   static override args = { name: Args.string({ required: true, description: "MCP server name as configured for this session" }) };
 
   async run(): Promise<void> {

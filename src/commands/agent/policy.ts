@@ -2,7 +2,7 @@ import { BaseCommand } from "../../cli/base.ts";
 
 export default class AgentPolicy extends BaseCommand {
   static override description = "Print the signed Compiled Policy this agent runs under (read-only).";
-  static override examples = ["<%= config.bin %> policy --json"];
+  static override examples = ["tappass-agent policy --json"];
   static override flags = { ...BaseCommand.baseFlags };
 
   async run(): Promise<void> {

@@ -4,7 +4,7 @@ import { writeOut } from "../../cli/stdio.ts";
 
 export default class AgentWatch extends BaseCommand {
   static override description = "Watch the policy version this agent runs under; prints a line whenever it changes (read-only).";
-  static override examples = ["<%= config.bin %> watch --interval 5", "<%= config.bin %> watch --json | jq ."];
+  static override examples = ["tappass-agent watch --interval 5", "tappass-agent watch --json | jq ."];
   static override flags = {
     ...BaseCommand.baseFlags,
     interval: Flags.integer({ default: 5, description: "seconds between checks" }),

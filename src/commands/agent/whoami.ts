@@ -2,7 +2,7 @@ import { BaseCommand } from "../../cli/base.ts";
 
 export default class AgentWhoami extends BaseCommand {
   static override description = "Show this agent's identity: agent, session, sandbox, and the policy version it runs under (read-only).";
-  static override examples = ["<%= config.bin %> whoami --json"];
+  static override examples = ["tappass-agent whoami --json"];
   static override flags = { ...BaseCommand.baseFlags };
 
   async run(): Promise<void> {
