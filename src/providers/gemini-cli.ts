@@ -17,6 +17,30 @@ function gname(t: string): string {
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** A shell glob like "rm -rf /*" → a regex over the JSON args ("rm -rf /.*"). */
 const globToRegex = (g: string) => g.split("*").map(esc).join(".*");
+/**
+ * A path glob (e.g. "/home/u/.ssh/**", or "*.pem" under any directory) as a regex Gemini CLI
+ * searches the JSON args with: a "**" segment spans directories, "*" and "?" stay within one
+ * segment, and the match ends where the path does (a quote, a slash, or the end). Escaped
+ * literally, a glob matched only its own text.
+ */
+export function pathGlobToRegex(g: string): string {
+  let out = "";
+  for (let i = 0; i < g.length; i++) {
+    const ch = g[i] as string;
+    if (ch === "*" && g[i + 1] === "*") {
+      if (g[i + 2] === "/") {
+        out += '(?:[^"]*/)?';
+        i += 2;
+      } else {
+        out += '[^"]*';
+        i += 1;
+      }
+    } else if (ch === "*") out += '[^/"]*';
+    else if (ch === "?") out += '[^/"]';
+    else out += esc(ch);
+  }
+  return `${out}(?=["/]|$)`;
+}
 
 export const geminiCli: Provider = {
   id: "gemini-cli",
@@ -59,7 +83,7 @@ export const geminiCli: Provider = {
     for (const t of policy.tools.deny) if (t !== "*") rules.push({ toolName: gname(t), decision: "deny", priority: 900 });
     for (const c of policy.tools.dangerous_commands) rules.push({ toolName: "run_shell_command", argsPattern: globToRegex(c), decision: "deny", priority: 800 });
     for (const p of deniedPaths(policy, caps)) {
-      for (const tool of ["read_file", "write_file", "replace", "read_many_files"]) rules.push({ toolName: tool, argsPattern: esc(p), decision: "deny", priority: 700 });
+      for (const tool of ["read_file", "write_file", "replace", "read_many_files"]) rules.push({ toolName: tool, argsPattern: pathGlobToRegex(p), decision: "deny", priority: 700 });
     }
     for (const t of policy.tools.allow) if (t !== "*" && !policy.tools.deny.includes(t)) rules.push({ toolName: gname(t), decision: "allow", priority: 100 });
     if (policy.tools.default === "deny") rules.push({ toolName: "*", decision: "deny", priority: 1 });

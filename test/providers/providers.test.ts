@@ -136,3 +136,16 @@ test("macos-seatbelt: deny by default, the policy's trees, denials last (SBPL: t
   expect(run!.mode).toBe(0o755);
   expect(run!.content).toContain('exec sandbox-exec -f "$(dirname "$0")/tappass.sb" "$@"');
 });
+
+test("gemini-cli: denied-path globs become regexes that match the paths (not the glob's own text) in the JSON args", async () => {
+  const { pathGlobToRegex } = await import("../../src/providers/gemini-cli.ts");
+  const hit = (glob: string, path: string) => new RegExp(pathGlobToRegex(glob)).test(JSON.stringify({ file_path: path }));
+  expect(hit("**/*.pem", "/srv/app/server.pem")).toBe(true);
+  expect(hit("**/*.pem", "server.pem")).toBe(true);
+  expect(hit("**/*.pem", "/srv/app/server.pem.txt")).toBe(false);
+  expect(hit("**/.env", "/a/b/.env")).toBe(true);
+  expect(hit("**/.env", "/a/b/.envrc")).toBe(false);
+  expect(hit("/home/u/.ssh/**", "/home/u/.ssh/id_ed25519")).toBe(true);
+  expect(hit("/home/u/.ssh/**", "/home/u/.sshx/a")).toBe(false);
+  expect(hit("**/id_rsa*", "/x/id_rsa.pub")).toBe(true);
+});
