@@ -205,6 +205,22 @@ describe("every field the provider receives or returns is scanned, not only the 
     const ok = await openai(std).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello" }], tools: [{ type: "function", function: { name: "lookup", description: "Look things up in the knowledge base. You MUST cite the page.", parameters: { type: "object", properties: { q: { type: "string", description: "the query" } } } } }] });
     expect(ok.choices[0]?.message.content).toBe("You said: hello");
   });
+  test("nor in a schema's property names or defaults, under structural keys, in a participant name, a fetched URL or a text file sent as a data: URL", async () => {
+    const before = std.fm.requests.length;
+    const status = (p: PromiseLike<unknown>) => Promise.resolve(p).then(() => 200, (e: { status?: number }) => e.status);
+    const send = (extra: Record<string, unknown>, messages: unknown[] = [{ role: "user", content: "hello" }]) =>
+      status(openai(std).chat.completions.create({ model: "gpt-4o-mini", messages, ...extra } as never));
+    const fn = (parameters: unknown) => ({ tools: [{ type: "function", function: { name: "lookup", description: "Look up.", parameters } }] });
+    expect(await send(fn({ type: "object", properties: { [SECRET]: { type: "string" } } }))).toBe(403); // a property name
+    expect(await send(fn({ type: "object", properties: { name: { type: "string", description: `use ${SECRET}` } } }))).toBe(403); // below "name"
+    expect(await send(fn({ type: "object", properties: { url: { type: "string", default: SECRET } } }))).toBe(403);
+    expect(await send(fn({ type: "object", properties: { "a.b": { type: "string", description: SECRET } } }))).toBe(403); // a dotted key
+    expect(await send({}, [{ role: "user", name: SECRET, content: "hi" }])).toBe(403);
+    expect(await send({}, [{ role: "user", content: [{ type: "text", text: "see" }, { type: "image_url", image_url: { url: `https://img.example/p.png?k=${SECRET}` } }] }])).toBe(403);
+    const file = `data:text/plain;base64,${Buffer.from(`token: ${SECRET}\n`).toString("base64")}`;
+    expect(await send({}, [{ role: "user", content: [{ type: "text", text: "read" }, { type: "file", file: { filename: "a.txt", file_data: file } }] }])).toBe(403);
+    expect(std.fm.requests.length).toBe(before);
+  });
   test("a secret in the model's thinking (Anthropic) or reasoning summary (OpenAI responses) never reaches the client", async () => {
     std.fm.setDefault({ thinking: `The key is ${SECRET}.`, text: "Done." });
     try {

@@ -102,22 +102,40 @@ export class SegmentSet {
 }
 
 /**
- * Keys whose string values are structure, not text a person or a tool wrote (names the
- * pipeline checks as tools, ids, enums) or opaque blobs a detector would misread (signatures of
- * thinking blocks, encrypted reasoning, base64 media, data URLs).
+ * Keys whose string values are structure, not text a person or a tool wrote (ids, enums) or
+ * opaque blobs a detector would misread (signatures of thinking blocks, encrypted reasoning,
+ * base64 media). Only these values are left out: what lies below such a key is walked.
  */
 const STRUCTURAL = new Set([
-  "model", "role", "type", "id", "call_id", "tool_call_id", "tool_use_id", "name", "status", "finish_reason", "stop_reason",
+  "model", "role", "type", "id", "call_id", "tool_call_id", "tool_use_id", "status", "finish_reason", "stop_reason",
   "media_type", "mime_type", "mimeType", "format", "detail", "reasoning_effort", "effort", "service_tier", "verbosity", "tool_choice", "truncation",
-  "signature", "encrypted_content", "data", "file_data", "url", "image_url", "b64_json", "thoughtSignature", "ttl",
+  "signature", "encrypted_content", "data", "file_data", "b64_json", "thoughtSignature", "ttl",
 ]);
+/** Keys holding a URL: scanned (a provider fetches it, query string and all), but not a data: URL's base64. */
+const URL_KEYS = new Set(["url", "image_url", "file_url", "uri", "fileUri"]);
+
+/** The text of a data: URL whose media type is text, JSON or XML (what a provider extracts for the model). */
+function dataUrlText(v: string): string | undefined {
+  const m = /^data:((?:text\/[\w.+-]+|application\/(?:json|xml|[\w.+-]+\+(?:json|xml)))(?:;[^,]*)?),(.*)$/is.exec(v);
+  if (!m) return undefined;
+  const [, meta = "", body = ""] = m;
+  try {
+    return /;base64/i.test(meta) ? Buffer.from(body, "base64").toString("utf8") : decodeURIComponent(body);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
- * Every string leaf of a request the wire adapter did not read as text, added as "system"
- * segments: the provider receives all of it — tool descriptions and JSON schemas, metadata, user
- * ids, prediction text, thinking blocks in the history, a field a newer API adds — so secret, PII
- * and exfiltration detection must see it too (injection detection keeps to the conversation's
- * own texts, as for system prompts). Structural values are left out (STRUCTURAL).
+ * Every string of a request the wire adapter did not read as text, added as "system" segments:
+ * the provider receives all of it — tool descriptions and JSON schemas (their property names
+ * too), metadata, user ids, participant names, prediction text, thinking blocks in the history,
+ * URLs it will fetch, text files sent as data: URLs, fields a newer API adds — so secret, PII and
+ * exfiltration detection must see it too (injection detection keeps to the conversation's own
+ * texts, as for system prompts). Only structural values are left out (STRUCTURAL). A text that
+ * cannot be written back in place (an object key, a decoded file, a key with a "." in it) is
+ * scanned under a path that no rewrite reaches: a finding there blocks or is reported, never
+ * silently "redacted".
  */
 export function addUncovered(set: SegmentSet, body: Json): number {
   const covered = new Set<string>();
@@ -128,19 +146,32 @@ export function addUncovered(set: SegmentSet, body: Json): number {
     if (j >= 0) jsonHolders.add(s.path.slice(0, j));
   }
   let chars = 0;
-  const walk = (v: Json, path: string, key: string) => {
+  const add = (path: string, text: string) => {
+    set.add({ path, kind: "system", text, role: "system" });
+    chars += text.length;
+  };
+  const walk = (v: Json, path: string, key: string, writable: boolean) => {
+    const at = writable ? path : `@ro:${path}`;
     if (typeof v === "string") {
-      if (v.length > 0 && !STRUCTURAL.has(key) && !covered.has(path) && !jsonHolders.has(path)) {
-        set.add({ path, kind: "system", text: v, role: "system" });
-        chars += v.length;
+      if (!v || covered.has(path) || jsonHolders.has(path)) return;
+      if (URL_KEYS.has(key) || v.startsWith("data:")) {
+        const text = dataUrlText(v);
+        if (text !== undefined) add(`@ro:${path}.@data`, text);
+        else if (!v.startsWith("data:")) add(at, v);
+        return;
       }
+      if (!STRUCTURAL.has(key)) add(at, v);
     } else if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) walk(v[i], path ? `${path}.${i}` : String(i), key);
+      for (let i = 0; i < v.length; i++) walk(v[i], path ? `${path}.${i}` : String(i), key, writable);
     } else if (v && typeof v === "object") {
-      for (const [k, x] of Object.entries(v)) if (!k.includes(".") && !STRUCTURAL.has(k)) walk(x, path ? `${path}.${k}` : k, k);
+      for (const [k, x] of Object.entries(v)) {
+        const p = path ? `${path}.${k}` : k;
+        if (k.length > 3 && !STRUCTURAL.has(k) && !URL_KEYS.has(k)) add(`@ro:${p}.@key`, k);
+        walk(x, p, k, writable && !k.includes("."));
+      }
     }
   };
-  walk(body, "", "");
+  walk(body, "", "", true);
   return chars;
 }
 
