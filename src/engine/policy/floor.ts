@@ -102,6 +102,14 @@ export function checkFloor(layer: Layer, floor: Eff): void {
   if (t.default && DEFAULT_RANK[t.default] < DEFAULT_RANK[floor.tools.default.v]) throw refuse(`tools.default ${t.default}`, `tools.default ${floor.tools.default.v}`, floor.tools.default.b, layer);
   for (const field of ["allow", "grant"] as const) {
     for (const tool of t[field] ?? []) {
+      // under default deny, a glob must name what it opens: a tool-name prefix, or an MCP server
+      // ("*a", "m*", "mcp__*" would amount to tools.default allow)
+      if (isGlob(tool) && floor.tools.default.v === "deny") {
+        const prefix = tool.slice(0, tool.search(/[*?[{]/));
+        if (prefix.length < 3 || /^mcp_{0,2}$/.test(prefix)) {
+          throw refuse(`tools.${field} ${tool}`, "tools.default deny", floor.tools.default.b, layer);
+        }
+      }
       for (const [pat, b] of floor.tools.deny) {
         if (globMatch(pat, tool) || (isGlob(tool) && globMatch(tool, pat))) throw refuse(`tools.${field} ${tool}`, `tools.deny ${pat}`, b, layer);
       }

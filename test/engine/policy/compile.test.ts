@@ -362,6 +362,15 @@ test("a lower level cannot loosen a step through its config (what it scans, its 
   expect(steps.find((x) => x.name === "detect_secrets")?.config).toMatchObject({ threshold: 0.4 });
 });
 
+test("under default deny, a lower level's glob grant must name what it opens (a prefix, an MCP server)", () => {
+  createProject(db, "p");
+  createAgent(db, { name: "a", project: "p" });
+  for (const glob of ['"*a"', '"?x*"', '"m*"', '"mcp__*"', '"*"']) {
+    expect(() => applyPolicy(db, { level: "project=p", files: [file("g.yaml", `tools:\n  grant: [${glob}]\n`)] })).toThrow(expect.objectContaining({ code: "floor_violation", exitCode: 1 }));
+  }
+  applyPolicy(db, { level: "project=p", files: [file("ok.yaml", 'tools:\n  grant: ["mcp__github__*", "test_*"]\n')] });
+});
+
 test("policies/README.md documents every shipped function, category, concern, capability and pack", async () => {
   const readme = await Bun.file(join(import.meta.dir, "..", "..", "..", "policies", "README.md")).text();
   const cat = catalog();
