@@ -35,9 +35,12 @@ beforeAll(async () => {
     if (done) throw new Error(`hook serve ended: ${await new Response(serve.stderr as ReadableStream).text()}`);
     out += new TextDecoder().decode(value);
   }
-  const info = JSON.parse(out.split("\n")[0] as string) as { hook_url: string; token: string };
+  const info = JSON.parse(out.split("\n")[0] as string) as { hook_url: string; token: string; session_secret: string };
   env = { TAPPASS_HOOK_URL: info.hook_url, TAPPASS_TOKEN: info.token, TAPPASS_AGENT: "coder" };
+  secret = info.session_secret;
 });
+
+let secret = "";
 
 afterAll(async () => {
   serve?.kill();
@@ -131,4 +134,12 @@ test("a tool not on the allow list is denied with what to do: an MCP tool is app
   expect(plain.permissionDecisionReason).not.toContain("tools approve");
   const mcp = decision(ask({ tool_name: "mcp__docs__search", tool_input: { q: "x" } }, "fast"));
   expect(mcp.permissionDecisionReason).toContain("tappass tools approve search"); // MCP tools are approved by their own name
+});
+
+test("outside exec, hook serve's session secret lets `tappass-agent token` (a rendered Claude Code's apiKeyHelper) get a fresh token", () => {
+  expect(secret.length).toBeGreaterThan(20);
+  const r = tappass(["agent", "token"], { home, env: { ...env, TAPPASS_SESSION_SECRET: secret } });
+  expect(r.code).toBe(0);
+  expect(r.stdout.trim().split(".")).toHaveLength(3);
+  expect(tappass(["agent", "token"], { home, env: { ...env, TAPPASS_SESSION_SECRET: "wrong" } }).code).not.toBe(0);
 });

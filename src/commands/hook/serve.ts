@@ -3,7 +3,7 @@ import { BaseCommand } from "../../cli/base.ts";
 
 export default class HookServe extends BaseCommand {
   static override description =
-    "Run a hook governor for an agent outside `tappass exec` (e.g. Claude Code hooks in your own settings): prints the TAPPASS_HOOK_URL and TAPPASS_TOKEN to export, then serves until interrupted.";
+    "Run a hook governor for an agent outside `tappass exec` (e.g. Claude Code hooks in your own settings): prints the TAPPASS_HOOK_URL, TAPPASS_TOKEN and TAPPASS_SESSION_SECRET (what `tappass-agent token`, a rendered Claude Code's apiKeyHelper, renews with) to export, then serves until interrupted.";
   static override examples = ["<%= config.bin %> hook serve --agent coder   # prints export lines for TAPPASS_HOOK_URL and TAPPASS_TOKEN"];
   static override flags = {
     ...BaseCommand.baseFlags,
@@ -26,11 +26,16 @@ export default class HookServe extends BaseCommand {
     const keys = loadKeys();
     const envelope = compileForAgent(db, flags.agent);
     const pipeline = createPipeline({ envelope, db, keys });
-    const server = startHookServer({ pipeline, envelope, keys, agent: flags.agent, port: flags.port });
+    // what `tappass-agent token` (Claude Code's apiKeyHelper in a rendered config) renews with
+    const { randomBytes } = await import("node:crypto");
+    const { maxTokenTtl } = await import("../../engine/crypto/ttl.ts");
+    const sessionSecret = randomBytes(32).toString("base64url");
+    const renew = { secret: sessionSecret, issue: () => issueToken(keys, { agent: flags.agent, ttlSeconds: maxTokenTtl(envelope.payload), policy_version: envelope.payload.policy_version }) };
+    const server = startHookServer({ pipeline, envelope, keys, agent: flags.agent, port: flags.port, renew });
     const token = await issueToken(keys, { agent: flags.agent, ttlSeconds: parseTtl(flags.ttl), policy_version: envelope.payload.policy_version });
     globalThis.__tappassKeepAlive = true;
-    this.output({ hook_url: server.url, token, agent: flags.agent, policy_version: envelope.payload.policy_version }, (x) =>
-      [`export TAPPASS_HOOK_URL=${x.hook_url}`, `export TAPPASS_TOKEN=${x.token}`].join("\n"),
+    this.output({ hook_url: server.url, token, session_secret: sessionSecret, agent: flags.agent, policy_version: envelope.payload.policy_version }, (x) =>
+      [`export TAPPASS_HOOK_URL=${x.hook_url}`, `export TAPPASS_TOKEN=${x.token}`, `export TAPPASS_SESSION_SECRET=${x.session_secret}`].join("\n"),
     );
     this.note(`tappass: hook governor for ${flags.agent} on ${server.url} (Ctrl-C to stop)`);
     const stop = async () => {
