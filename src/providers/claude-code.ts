@@ -8,10 +8,14 @@ import type { CompiledPolicyPayload } from "../engine/policy/types.ts";
 import type { Provider, RenderCapabilities, RenderedFile } from "./types.ts";
 import { CLAUDE_BUILTIN_TOOLS, allowedDomains, deniedPaths, json, shellJoin, uniq } from "./util.ts";
 
-/** "/abs/path" → Claude's absolute-path rule form "//abs/path/**" (dirs) or "//abs/file". */
-function pathRule(p: string): string {
+/**
+ * "/abs/path" → Claude's absolute-path rule forms: a glob or a name that is plainly a file as it
+ * is ("//abs/file"); anything else both as the path and as a directory ("//etc/sudoers" and
+ * "//etc/sudoers/**"), since a name without an extension may be either.
+ */
+function pathRules(p: string): string[] {
   const abs = p.startsWith("/") ? `/${p}` : p;
-  return /[*?]/.test(p) || /\.[A-Za-z0-9]+$/.test(p) || /id_[a-z0-9]+$|shadow$|credentials$/.test(p) ? abs : `${abs}/**`;
+  return /[*?]/.test(p) || /\.[A-Za-z0-9]+$/.test(p) || /id_[a-z0-9]+$|shadow$|credentials$/.test(p) ? [abs] : [abs, `${abs}/**`];
 }
 
 function mcpRule(name: string, servers: string[]): string[] {
@@ -31,8 +35,7 @@ export function claudePermissions(policy: CompiledPolicyPayload, caps: RenderCap
   }
   for (const cmd of policy.tools.dangerous_commands) deny.push(`Bash(${cmd})`);
   for (const p of deniedPaths(policy, caps)) {
-    const r = pathRule(p);
-    deny.push(`Read(${r})`, `Edit(${r})`);
+    for (const r of pathRules(p)) deny.push(`Read(${r})`, `Edit(${r})`);
   }
   const domains = allowedDomains(policy);
   if (policy.network.egress === "deny" && !policy.tools.deny.includes("WebFetch")) deny.push("WebFetch");

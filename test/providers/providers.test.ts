@@ -149,3 +149,12 @@ test("gemini-cli: denied-path globs become regexes that match the paths (not the
   expect(hit("/home/u/.ssh/**", "/home/u/.sshx/a")).toBe(false);
   expect(hit("**/id_rsa*", "/x/id_rsa.pub")).toBe(true);
 });
+
+test("claude-code: a denied path without an extension is denied as a file and as a directory", async () => {
+  const { claudePermissions } = await import("../../src/providers/claude-code.ts");
+  const policy = structuredClone(fixture) as unknown as CompiledPolicyPayload;
+  policy.filesystem.deny_paths = ["/etc/sudoers", "/srv/keys/**", "/srv/app/server.pem"];
+  const { deny } = claudePermissions(policy, caps);
+  for (const rule of ["Read(//etc/sudoers)", "Read(//etc/sudoers/**)", "Edit(//etc/sudoers)", "Read(//srv/keys/**)", "Read(//srv/app/server.pem)"]) expect(deny).toContain(rule);
+  expect(deny).not.toContain("Read(//srv/app/server.pem/**)");
+});
