@@ -285,32 +285,41 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
             throw e;
           });
         const target = (pick: (g: Governor) => number) => () => governed().then(pick);
-        earlyConsumed = true; // spawnConfined owns the prelaunched sandbox and its directory now
-        proc = await sandbox.spawnConfined(spec, wired.argv, {
-          stdio,
-          probe,
-          dirs: early?.dirs,
-          prelaunched: early?.pre,
-          late: prepare,
-          forward: { [gwPort as number]: target((g) => g.gateway.port), [hookPort as number]: target((g) => g.hooks.port) },
-          resolve: opts.egress?.resolve,
-          allowPrivate: opts.egress?.allowPrivate,
-          egressPorts: opts.egress?.ports,
-          onEgress: (e) => {
-            egressLog.push({ host: e.host, port: e.port, allowed: e.allowed, reason: e.reason });
-            egressAudits.push(auditEgress(db, keys(), { agent, sessionId, sandboxId: policy.sandbox_id, policyVersion: policy.policy_version }, e));
+        // Ctrl-C, SIGTERM, SIGHUP go to the command (which may want to clean up), not to us — from
+        // before the sandbox gets its spec: the command may run (and be signalled) at once
+        let beforeSpawn: NodeJS.Signals | undefined;
+        const unrelay = sandbox.relaySignals(
+          {
+            pid: () => proc?.commandPid(),
+            kill: (sig) => (proc ? proc.signal(sig) : (beforeSpawn = sig)),
+            forceKill: () => (proc ? proc.kill("SIGKILL") : (beforeSpawn = "SIGKILL")),
           },
-        });
-        confined = true;
-        mark(proc.prelaunched ? "spec handed to the prelaunched sandbox" : "spec handed to the sandbox");
-        if (launch && !proc.prelaunched) saveLaunch(launch.key, proc.argv, { sock: proc.dirs.sockDir, dir });
-        proc.exited.then(() => mark("sandbox exited"));
-        // A known harness always calls the gateway and the hooks: start them while it boots.
-        if (harness !== "generic" || hasMcp) governed().catch(() => undefined);
-        // Ctrl-C, SIGTERM, SIGHUP go to the command (which may want to clean up), not to us
-        const p = proc;
-        const unrelay = sandbox.relaySignals({ pid: () => p.commandPid(), kill: (sig) => p.signal(sig), forceKill: () => p.kill("SIGKILL") }, log);
+          log,
+        );
         try {
+          earlyConsumed = true; // spawnConfined owns the prelaunched sandbox and its directory now
+          proc = await sandbox.spawnConfined(spec, wired.argv, {
+            stdio,
+            probe,
+            dirs: early?.dirs,
+            prelaunched: early?.pre,
+            late: prepare,
+            forward: { [gwPort as number]: target((g) => g.gateway.port), [hookPort as number]: target((g) => g.hooks.port) },
+            resolve: opts.egress?.resolve,
+            allowPrivate: opts.egress?.allowPrivate,
+            egressPorts: opts.egress?.ports,
+            onEgress: (e) => {
+              egressLog.push({ host: e.host, port: e.port, allowed: e.allowed, reason: e.reason });
+              egressAudits.push(auditEgress(db, keys(), { agent, sessionId, sandboxId: policy.sandbox_id, policyVersion: policy.policy_version }, e));
+            },
+          });
+          confined = true;
+          if (beforeSpawn) beforeSpawn === "SIGKILL" ? proc.kill("SIGKILL") : proc.signal(beforeSpawn);
+          mark(proc.prelaunched ? "spec handed to the prelaunched sandbox" : "spec handed to the sandbox");
+          if (launch && !proc.prelaunched) saveLaunch(launch.key, proc.argv, { sock: proc.dirs.sockDir, dir });
+          proc.exited.then(() => mark("sandbox exited"));
+          // A known harness always calls the gateway and the hooks: start them while it boots.
+          if (harness !== "generic" || hasMcp) governed().catch(() => undefined);
           [stdout, stderr] = await Promise.all([proc.stdout ? new Response(proc.stdout).text() : undefined, proc.stderr ? new Response(proc.stderr).text() : undefined]);
           exitCode = (await proc.exited).exitCode;
         } finally {
