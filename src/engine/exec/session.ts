@@ -328,9 +328,17 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
         mark("command exited, sandbox closed");
       } else {
         const { env } = await prepare();
-        const child = Bun.spawn(wired.argv, { cwd, env, stdio });
-        const unrelay = sandbox.relaySignals({ pid: () => child.pid, kill: (sig) => child.kill(sig), forceKill: () => child.kill("SIGKILL") }, log);
+        // installed before the spawn, as above: a signal in between would otherwise be lost
+        let child: ReturnType<typeof Bun.spawn> | undefined;
+        let beforeSpawn: NodeJS.Signals | undefined;
+        const unrelay = sandbox.relaySignals(
+          { pid: () => child?.pid, kill: (sig) => (child ? child.kill(sig) : (beforeSpawn = sig)), forceKill: () => (child ? child.kill("SIGKILL") : (beforeSpawn = "SIGKILL")) },
+          log,
+        );
         try {
+          await new Promise((r) => setImmediate(r)); // the runtime's signal handlers are in place before the child exists
+          child = Bun.spawn(wired.argv, { cwd, env, stdio });
+          if (beforeSpawn) child.kill(beforeSpawn);
           [stdout, stderr] = await Promise.all([
             child.stdout instanceof ReadableStream ? new Response(child.stdout).text() : undefined,
             child.stderr instanceof ReadableStream ? new Response(child.stderr).text() : undefined,
