@@ -45,7 +45,7 @@ export function checkForbidden(layer: Layer, ctx: Ctx, floor: Eff): void {
   const t = layer.frag.tools ?? {};
   const fail = (what: string, cap: string, verb = "grants") =>
     deniedError("forbidden_capability", `${layer.origin.source} at ${layer.origin.level} level: ${what} ${verb} capability "${cap}", which function ${fnName} forbids for agent ${ctx.agent?.name}`, {
-      hint: "forbidden capabilities are an absolute floor no level can lift; remove the grant or give the agent another function",
+      hint: `forbidden capabilities are an absolute floor no level can lift; remove ${verb === "grants" ? "the grant" : "that catalog entry"} or give the agent another function`,
       details: { rule: what, capability: cap, floor: { rule: `function ${fnName} forbidden_capabilities`, level: "agent", source: `function:${fnName}` } },
     });
   for (const c of t.grant_capabilities ?? []) if (forbidden.has(c)) throw fail(`tools.grant_capabilities ${c}`, c);
