@@ -290,7 +290,7 @@ test("a lower level's Rego module cannot add rules to a package a higher level's
   // a package of its own is the agent's to add (and the project's rule still holds)
   applyPolicy(db, { level: "agent=a", files: [file("own.rego", 'package acme.reads_a\n\ndeny contains "no Write" if input.tool.name == "Write"\n')] });
   const rules = compileForAgent(db, "a").payload.rules;
-  expect(rules.map((r) => r.entrypoints).flat().sort()).toEqual(["data.acme.reads.deny", "data.acme.reads_a.deny"]);
+  expect(rules.flatMap((r) => r.entrypoints).sort()).toEqual(["data.acme.reads.deny", "data.acme.reads_a.deny"]);
 });
 
 test("a Rego aspects module naming a tool, step, concern or capability that does not exist is bad input, as in YAML", () => {
