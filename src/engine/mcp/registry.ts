@@ -6,6 +6,7 @@
 import { inputError } from "../errors.ts";
 import type { Db } from "../store/db.ts";
 import { toolStateChanged } from "./discovery.ts";
+import { isLoopbackUrl } from "./transports/upstream-http.ts";
 
 export interface ServerRow {
   name: string;
@@ -24,8 +25,7 @@ export function registerServer(db: Db, s: { name: string; url: string; auto_appr
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw inputError("bad_url", `"${s.url}" is not an http(s) URL`, { hint: "give the server's Streamable HTTP endpoint, e.g. http://127.0.0.1:3001/mcp" });
   // the broker forwards only to this host (mcp proxy --upstream refuses others): say so now
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (!(host === "127.0.0.1" || host === "::1" || host === "localhost")) {
+  if (!isLoopbackUrl(url)) {
     throw inputError("bad_url", `"${s.url}" is not on this host; the MCP broker forwards to 127.0.0.1, [::1] or localhost only`, { hint: "run the server (or a tunnel to it) on this host and register its loopback URL" });
   }
   const before = getServer(db, s.name);

@@ -29,13 +29,16 @@ import { readSse, type SseCursor } from "./sse.ts";
 
 const ACCEPT = "application/json, text/event-stream";
 
+/** Whether a URL's host is this host (127.0.0.1, [::1] or localhost): all the broker forwards to. */
+export function isLoopbackUrl(u: URL): boolean {
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  return host === "127.0.0.1" || host === "::1" || host === "localhost";
+}
+
 /** Loopback only: the broker never talks to the network beyond this host. */
 export function assertLoopbackUrl(url: string): URL {
   const u = new URL(url);
-  const host = u.hostname.replace(/^\[|\]$/g, "");
-  if (!(host === "127.0.0.1" || host === "::1" || host === "localhost")) {
-    throw new Error(`upstream ${url} is not on this host (127.0.0.1, [::1] or localhost)`);
-  }
+  if (!isLoopbackUrl(u)) throw new Error(`upstream ${url} is not on this host (127.0.0.1, [::1] or localhost)`);
   return u;
 }
 
