@@ -100,8 +100,7 @@ function realOf(p: string, parents = true): string | undefined {
  * workspace functions: the policy's zones and deny paths plus the built-in credential locations.
  */
 export function zonePredicate(zonesRaw: string[], norm: { home: string; cwd: string }): (absPath: string) => string | undefined {
-  const zones = [...new Set([...zonesRaw, ...DEFAULT_ZONES])].map((z) => ({ zone: z, expanded: z.startsWith("**/") ? `/${z}` : (normalizePath(z, norm) ?? z) }));
-  const anywhere = zones.filter((z) => z.zone.startsWith("**/")).map((z) => ({ zone: z.zone, leaf: z.zone.slice(3) }));
+  const { zones, anywhere } = expandZones([...zonesRaw, ...DEFAULT_ZONES], norm);
   return (p) => {
     const leaf = p.slice(p.lastIndexOf("/") + 1);
     return (
@@ -111,6 +110,18 @@ export function zonePredicate(zonesRaw: string[], norm: { home: string; cwd: str
 }
 
 type Zones = { zones: Array<{ zone: string; expanded: string }>; anywhere: Array<{ zone: string; leaf: string }> };
+
+/**
+ * Zones as written → matchable. A zone that starts with "**" and a slash means "its rest anywhere",
+ * never anchored to the working directory (an MCP server's paths live under its own roots, not
+ * ours); other relative zones are relative to the workspace.
+ */
+function expandZones(zonesRaw: string[], norm: { home: string; cwd: string }): Zones {
+  const zones = [...new Set(zonesRaw)].map((z) => ({ zone: z, expanded: z.startsWith("**/") ? `/${z}` : (normalizePath(z, norm) ?? z) }));
+  const anywhere = zones.filter((z) => z.zone.startsWith("**/")).map((z) => ({ zone: z.zone, leaf: z.zone.slice(3) }));
+  return { zones, anywhere };
+}
+
 const zoneCache = new WeakMap<object, { key: string; z: Zones }>();
 
 /** The policy's zones, normalised once per Compiled Policy step config (and home / cwd). */
@@ -121,11 +132,7 @@ function zonesFor(policy: CompiledPolicyPayload, c: Record<string, unknown>, nor
   // TapPass's own state (signing keys, provider keys, the audit log) wherever TAPPASS_HOME puts it
   const own = `${tappassHome()}/**`;
   const zonesRaw = [...policy.tools.forbidden_zones, ...policy.filesystem.deny_paths, ...strs(c.zones), ...(c.include_defaults === false ? [] : DEFAULT_ZONES), own];
-  // "**/x" means "x anywhere": never anchor it to the working directory (an MCP server's paths
-  // live under its own roots, not ours). Other relative zones are relative to the workspace.
-  const zones = [...new Set(zonesRaw)].map((z) => ({ zone: z, expanded: z.startsWith("**/") ? `/${z}` : (normalizePath(z, norm) ?? z) }));
-  const anywhere = zones.filter((z) => z.zone.startsWith("**/")).map((z) => ({ zone: z.zone, leaf: z.zone.slice(3) }));
-  const entry = { key, z: { zones, anywhere } };
+  const entry = { key, z: expandZones(zonesRaw, norm) };
   zoneCache.set(c, entry);
   zoneCache.set(policy, entry);
   return entry.z;
