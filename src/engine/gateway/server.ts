@@ -324,27 +324,28 @@ function writeToolArgs(a: WireAdapter, body: Body, calls: ToolCall[], before: st
  */
 const MAX_REQUEST_BYTES = 100 * 1024 * 1024;
 
-class BodyTooLarge extends Error {}
+class BodyTooLarge extends Error {
+  constructor(max: number) {
+    super(`request body is larger than the gateway accepts (${max / 1024 / 1024} MiB)`);
+  }
+}
 
 async function readBody(req: Request): Promise<string> {
   const declared = Number(req.headers.get("content-length") ?? Number.NaN);
-  const tooLarge = () => new BodyTooLarge(`request body is larger than the gateway accepts (${MAX_REQUEST_BYTES / 1024 / 1024} MiB)`);
-  if (declared > MAX_REQUEST_BYTES) throw tooLarge();
+  if (declared > MAX_REQUEST_BYTES) throw new BodyTooLarge(MAX_REQUEST_BYTES);
   if (Number.isFinite(declared) || !req.body) return req.text();
-  // chunked: count as it arrives
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of req.body as unknown as AsyncIterable<Uint8Array>) {
-    n += c.length;
-    if (n > MAX_REQUEST_BYTES) throw tooLarge();
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  return readAll(req.body as unknown as AsyncIterable<Uint8Array>, MAX_REQUEST_BYTES); // chunked: counted as it arrives
 }
 
-async function readAll(body: AsyncIterable<Uint8Array>): Promise<string> {
+/** A whole body as text; past `max` bytes, BodyTooLarge. */
+async function readAll(body: AsyncIterable<Uint8Array>, max = Number.POSITIVE_INFINITY): Promise<string> {
   const chunks: Uint8Array[] = [];
-  for await (const c of body) chunks.push(c);
+  let n = 0;
+  for await (const c of body) {
+    n += c.length;
+    if (n > max) throw new BodyTooLarge(max);
+    chunks.push(c);
+  }
   return Buffer.concat(chunks).toString("utf8");
 }
 
