@@ -45,21 +45,37 @@ export function commandUnder(root: number): Stat | undefined {
   return undefined;
 }
 
+/** The command signals are relayed to: its pid (undefined once it is gone), a signal, and the kill. */
+export interface SignalTarget {
+  pid: () => number | undefined;
+  kill: (sig: NodeJS.Signals) => void;
+  forceKill: () => void;
+}
+
 /**
- * Relay SIGINT, SIGTERM and SIGHUP sent to this process to `target` until the returned function
- * is called, instead of dying of them. As sudo does, a signal the command's own process group
- * already received (Ctrl-C at a terminal reaches the whole foreground group) is not sent twice:
- * SIGINT is relayed only to a command in another process group. A third signal kills it.
+ * Relay SIGINT, SIGTERM and SIGHUP sent to this process to the command, instead of dying of them,
+ * until `stop`. Start it before the command exists (a signal may come as soon as it runs): what
+ * arrives before `attach` is passed on when the command is attached. As sudo does, a signal the
+ * command's own process group already received (Ctrl-C at a terminal reaches the whole
+ * foreground group) is not sent twice: SIGINT is relayed only to a command in another process
+ * group. A third signal kills it.
  */
-export function relaySignals(target: { pid: () => number | undefined; kill: (sig: NodeJS.Signals) => void; forceKill: () => void }, log: (line: string) => void = () => {}): () => void {
+export function relaySignals(log: (line: string) => void = () => {}): { attach: (t: SignalTarget) => void; stop: () => void } {
   let count = 0;
+  let target: SignalTarget | undefined;
+  let held: NodeJS.Signals | "kill" | undefined;
   const own = stat(process.pid)?.pgrp;
   const handlers: Array<[NodeJS.Signals, () => void]> = [];
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     const h = () => {
       if (++count >= 3) {
         log(`tappass: ${sig} a third time: killing the command`);
-        target.forceKill();
+        if (target) target.forceKill();
+        else held = "kill";
+        return;
+      }
+      if (!target) {
+        held ??= sig;
         return;
       }
       const pid = target.pid();
@@ -70,7 +86,14 @@ export function relaySignals(target: { pid: () => number | undefined; kill: (sig
     process.on(sig, h);
     handlers.push([sig, h]);
   }
-  return () => {
-    for (const [sig, h] of handlers) process.off(sig, h);
+  return {
+    attach(t) {
+      target = t;
+      if (held === "kill") t.forceKill();
+      else if (held) t.kill(held);
+    },
+    stop() {
+      for (const [sig, h] of handlers) process.off(sig, h);
+    },
   };
 }

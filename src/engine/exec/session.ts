@@ -287,15 +287,7 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
         const target = (pick: (g: Governor) => number) => () => governed().then(pick);
         // Ctrl-C, SIGTERM, SIGHUP go to the command (which may want to clean up), not to us — from
         // before the sandbox gets its spec: the command may run (and be signalled) at once
-        let beforeSpawn: NodeJS.Signals | undefined;
-        const unrelay = sandbox.relaySignals(
-          {
-            pid: () => proc?.commandPid(),
-            kill: (sig) => (proc ? proc.signal(sig) : (beforeSpawn = sig)),
-            forceKill: () => (proc ? proc.kill("SIGKILL") : (beforeSpawn = "SIGKILL")),
-          },
-          log,
-        );
+        const relay = sandbox.relaySignals(log);
         try {
           earlyConsumed = true; // spawnConfined owns the prelaunched sandbox and its directory now
           proc = await sandbox.spawnConfined(spec, wired.argv, {
@@ -314,7 +306,8 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
             },
           });
           confined = true;
-          if (beforeSpawn) beforeSpawn === "SIGKILL" ? proc.kill("SIGKILL") : proc.signal(beforeSpawn);
+          const p = proc;
+          relay.attach({ pid: () => p.commandPid(), kill: (sig) => p.signal(sig), forceKill: () => p.kill("SIGKILL") });
           mark(proc.prelaunched ? "spec handed to the prelaunched sandbox" : "spec handed to the sandbox");
           if (launch && !proc.prelaunched) saveLaunch(launch.key, proc.argv, { sock: proc.dirs.sockDir, dir });
           proc.exited.then(() => mark("sandbox exited"));
@@ -323,29 +316,24 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
           [stdout, stderr] = await Promise.all([proc.stdout ? new Response(proc.stdout).text() : undefined, proc.stderr ? new Response(proc.stderr).text() : undefined]);
           exitCode = (await proc.exited).exitCode;
         } finally {
-          unrelay();
+          relay.stop();
         }
         mark("command exited, sandbox closed");
       } else {
         const { env } = await prepare();
-        // installed before the spawn, as above: a signal in between would otherwise be lost
-        let child: ReturnType<typeof Bun.spawn> | undefined;
-        let beforeSpawn: NodeJS.Signals | undefined;
-        const unrelay = sandbox.relaySignals(
-          { pid: () => child?.pid, kill: (sig) => (child ? child.kill(sig) : (beforeSpawn = sig)), forceKill: () => (child ? child.kill("SIGKILL") : (beforeSpawn = "SIGKILL")) },
-          log,
-        );
+        // started before the spawn, as above: a signal in between would otherwise be lost
+        const relay = sandbox.relaySignals(log);
         try {
           await new Promise((r) => setImmediate(r)); // the runtime's signal handlers are in place before the child exists
-          child = Bun.spawn(wired.argv, { cwd, env, stdio });
-          if (beforeSpawn) child.kill(beforeSpawn);
+          const child = Bun.spawn(wired.argv, { cwd, env, stdio });
+          relay.attach({ pid: () => child.pid, kill: (sig) => child.kill(sig), forceKill: () => child.kill("SIGKILL") });
           [stdout, stderr] = await Promise.all([
             child.stdout instanceof ReadableStream ? new Response(child.stdout).text() : undefined,
             child.stderr instanceof ReadableStream ? new Response(child.stderr).text() : undefined,
           ]);
           exitCode = await child.exited;
         } finally {
-          unrelay();
+          relay.stop();
         }
       }
       if (governorFailure) throw governorFailure;
