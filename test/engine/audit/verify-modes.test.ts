@@ -50,6 +50,15 @@ function writeV1Batch(db: Db, signer: Signer, inputs: AuditRowInput[]): void {
 
 const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => sampleRow(from + i));
 
+/** A home whose log holds n rows, written and sealed by one writer. */
+async function written(n: number) {
+  const t = await setup();
+  const log = openAuditLog(t.db, t.keys);
+  await Promise.all(rows(0, n).map((r) => log.append(r)));
+  await log.flush();
+  return t;
+}
+
 /** All three ways to verify a DB, which must agree. */
 async function allModes(db: Db, verifier: ReturnType<typeof makeVerifier>) {
   const fast = verifyDb(db, verifier);
@@ -110,10 +119,7 @@ describe("fast and full verification", () => {
   });
 
   test("rows rewritten and re-hashed without the key: no writer chains onto them, so fast verify keeps failing", async () => {
-    const t = await setup();
-    const log = openAuditLog(t.db, t.keys);
-    await Promise.all(rows(0, 30).map((r) => log.append(r)));
-    await log.flush();
+    const t = await written(30);
     // the attacker: row 10 says allow, rows 10..30 re-hashed (v2 hashes cover the previous
     // signature, which they keep); only the key could re-sign them
     const raw = t.raw();
@@ -136,10 +142,7 @@ describe("fast and full verification", () => {
   });
 
   test("newest rows deleted: no writer chains onto the shorter log (which would re-seal the head over the gap)", async () => {
-    const t = await setup();
-    const log = openAuditLog(t.db, t.keys);
-    await Promise.all(rows(0, 10).map((r) => log.append(r)));
-    await log.flush();
+    const t = await written(10);
     const raw = t.raw();
     raw.query("DELETE FROM audit_log WHERE seq > 7").run();
     raw.close();
