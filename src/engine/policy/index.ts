@@ -56,12 +56,10 @@ const SHIPPED: Array<[RegExp, string]> = [
  * says it is built in.
  */
 function asContractBecause(b: Because): Because {
-  if (b.level !== "builtin" && /^(pack|file|function|category):/.test(b.source)) return b;
-  const hit = SHIPPED.find(([re]) => re.test(b.source));
-  const source = /^(pack|file|function|category):/.test(b.source) ? b.source : (hit?.[1] ?? `file:catalog/${b.source.replace(/[:/]/g, "-")}`);
-  const level = b.level === "builtin" ? "org" : b.level;
-  const detail = b.level === "builtin" || source !== b.source ? `built in (${b.source}): ${b.detail}` : b.detail;
-  return { level, source, detail };
+  const sourceOk = /^(pack|file|function|category):/.test(b.source);
+  if (b.level !== "builtin" && sourceOk) return b;
+  const source = sourceOk ? b.source : (SHIPPED.find(([re]) => re.test(b.source))?.[1] ?? `file:catalog/${b.source.replace(/[:/]/g, "-")}`);
+  return { level: b.level === "builtin" ? "org" : b.level, source, detail: `built in (${b.source}): ${b.detail}` };
 }
 
 /** The aspects an agent would get now (no version, no signature). */
