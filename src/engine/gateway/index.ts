@@ -15,7 +15,7 @@ import type { CompiledPolicyEnvelope } from "../policy/types.ts";
 import { startCheckpointer } from "../audit/checkpointer.ts";
 import type { Db } from "../store/db.ts";
 import { BreakerRegistry } from "./circuit-breaker.ts";
-import { createHandler, type GatewayStats } from "./server.ts";
+import { type AuditTrail, createHandler, type GatewayStats } from "./server.ts";
 import { DEFAULT_TIMEOUTS, normaliseBase, type Timeouts, Upstreams } from "./upstreams.ts";
 
 export type { GatewayStats } from "./server.ts";
@@ -69,7 +69,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const upstreams = new Upstreams(new BreakerRegistry(opts.breaker), { ...DEFAULT_TIMEOUTS, ...(opts.timeouts ?? {}) });
   const stats: GatewayStats = { calls: 0, denied: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0, trace_ids: [], denials: [] };
   const providerKeys = { explicit: opts.providerKeys, env: opts.env ?? process.env, db: opts.db, home: opts.home ?? tappassHome() };
-  let handler = createHandler({ pipeline, envelope, db: opts.db, keys: opts.keys, upstreams, bases, providerKeys, stats, onCall: opts.onCall });
+  const trail: AuditTrail = { pending: new Set() };
+  let handler = createHandler({ pipeline, envelope, db: opts.db, keys: opts.keys, upstreams, bases, providerKeys, stats, trail, onCall: opts.onCall });
 
   // WAL checkpoints (and their fsync) on a worker thread instead of inside a governed call's
   // COMMIT, once the gateway is busy: before its WAL reaches SQLite's first automatic checkpoint
@@ -105,11 +106,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (next.payload.agent !== envelope.payload.agent) throw new TapPassError("gateway_reload_agent", `reload is for agent "${next.payload.agent}", this gateway serves "${envelope.payload.agent}"`, 3);
       envelope = next;
       pipeline.setEnvelope(next);
-      handler = createHandler({ pipeline, envelope, db: opts.db, keys: opts.keys, upstreams, bases, providerKeys, stats, onCall: opts.onCall });
+      handler = createHandler({ pipeline, envelope, db: opts.db, keys: opts.keys, upstreams, bases, providerKeys, stats, trail, onCall: opts.onCall });
     },
     async close() {
       stopCheckpoints();
       await server.stop(true);
+      // rows of answers already sent (AuditTrail)
+      while (trail.pending.size > 0) await Promise.allSettled([...trail.pending]);
       await upstreams.close();
     },
   };

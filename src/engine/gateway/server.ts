@@ -4,7 +4,8 @@
  *   authenticate (capability token) → read the wire request into segments and tool calls →
  *   before_call → write rewrites back → route + real provider key → upstream →
  *   after_call over the answer (whole, or streamed through the guard) → write rewrites back,
- *   strip denied tool calls → finish (one audit row)
+ *   strip denied tool calls → finish (one audit row: queued before an allowed answer goes out,
+ *   committed right after it; see AuditTrail)
  *
  * Every response carries x-tappass-trace-id; every error is in the client's own format.
  */
@@ -56,6 +57,36 @@ export interface HandlerDeps {
   stats: GatewayStats;
   /** Called after each call's audit row is written (tests, exec summary). */
   onCall?: (info: { trace_id: string; denied: boolean; status: number }) => void;
+  trail: AuditTrail;
+}
+
+/**
+ * An answer the pipeline allowed goes to the client at once; its audit row is queued before that
+ * (its place in the chain and its content are fixed) and committed right after, in the log's next
+ * group commit, as a stream's row is once the stream has ended. A refusal is committed before it is
+ * answered. `close()` waits for rows still being committed; a row that could not be committed makes
+ * the gateway refuse calls (503 audit_unavailable) until the log takes a row again.
+ */
+export interface AuditTrail {
+  pending: Set<Promise<void>>;
+  fault?: { trace_id: string; message: string };
+}
+
+/** Commit the call's row after its answer went out (AuditTrail); resolves once it is written or has failed. */
+function finishAfter(deps: HandlerDeps, call: GovernedCall, meta: Record<string, unknown>, denied: boolean): Promise<void> {
+  const trace_id = call.ctx.trace_id;
+  const p: Promise<void> = call
+    .finish({ meta })
+    .then(
+      () => deps.onCall?.({ trace_id, denied, status: 200 }),
+      (e) => {
+        deps.trail.fault = { trace_id, message: (e as Error).message };
+        process.stderr.write(`tappass gateway: the audit row of call ${trace_id} could not be written (${(e as Error).message}); calls are refused until the audit log takes rows again\n`);
+      },
+    )
+    .finally(() => deps.trail.pending.delete(p));
+  deps.trail.pending.add(p);
+  return p;
 }
 
 const ROUTES: Record<string, WireAdapter> = {
@@ -126,6 +157,20 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
     if (v.decision !== "deny") call.deny("gateway:auth", auth.message, { code: auth.code, note: "the gateway refused the call without a valid capability token (fail closed)" }, "identity");
     await call.finish({ meta: { http_status: 401 } });
     return errorResponse(a, { status: 401, kind: "auth", code: auth.code, message: `TapPass: ${auth.message}` }, trace_id);
+  }
+
+  // An earlier answer's row could not be committed: refuse until the log takes one (this refusal's row).
+  const fault = deps.trail.fault;
+  if (fault) {
+    const call = deps.pipeline.begin({ trace_id, surface: "llm", agent, session_id: auth.claims.sid, token: auth.token, claims: auth.claims as unknown as Record<string, unknown> });
+    const reason = `the audit row of call ${fault.trace_id} could not be written (${fault.message}); calls are refused until the audit log takes rows again`;
+    call.deny("gateway:audit_unavailable", reason, { failed_trace_id: fault.trace_id }, "pipeline");
+    noteDenial(stats, { step: "gateway:audit_unavailable", reason, trace_id, status: 503 });
+    try {
+      await call.finish({ meta: { wire: a.format, http_status: 503 } });
+      if (deps.trail.fault === fault) deps.trail.fault = undefined;
+    } catch {}
+    return errorResponse(a, { status: 503, kind: "unavailable", code: "audit_unavailable", message: `TapPass gateway: ${reason}` }, trace_id);
   }
 
   // 2. the wire request
@@ -237,8 +282,7 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
       const denied = !!d?.deny;
       if (d?.deny) noteDenial(stats, { step: d.deny.step, reason: d.deny.reason, trace_id, status: 200 });
       addUsage(stats, ctx);
-      await call.finish({ meta: { http_status: 200, upstream_status: up.status, upstream_ms: Math.round(performance.now() - t0), stream_guard: { steps: inspectors.steps, hold_max_bytes: 1024 }, ...(info.clientGone ? { client_gone: true } : {}) } });
-      deps.onCall?.({ trace_id, denied, status: 200 });
+      await finishAfter(deps, call, { http_status: 200, upstream_status: up.status, upstream_ms: Math.round(performance.now() - t0), stream_guard: { steps: inspectors.steps, hold_max_bytes: 1024 }, ...(info.clientGone ? { client_gone: true } : {}) }, denied);
     });
     return new Response(stream, { status: 200, headers: { ...up.headers, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-tappass-trace-id": trace_id } });
   }
@@ -276,8 +320,7 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
     writeToolArgs(a, resBody, parsed.tool_calls, argsBefore);
     a.stripToolCalls(resBody, parsed.tool_calls.filter((t) => t.removed));
   }
-  await call.finish({ meta: { http_status: 200, upstream_status: up.status } });
-  deps.onCall?.({ trace_id, denied: false, status: 200 });
+  void finishAfter(deps, call, { http_status: 200, upstream_status: up.status }, false);
   // nothing rewritten: the upstream's own bytes go back (no re-serialising)
   if (!v2.modified) return new Response(resText, { status: 200, headers: { "content-type": "application/json", "x-tappass-trace-id": trace_id, ...up.headers } });
   return json(resBody, 200, trace_id, up.headers);
