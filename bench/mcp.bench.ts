@@ -6,9 +6,9 @@
  * the three taking turns in blocks (measureSideBySide).
  * `in_process_ms` splits the governed part the same way inside one process (no pipes, no
  * scheduling between processes): the broker's tool decision, before_call (the Governor's gate:
- * decision + pipeline), after_call (the pipeline on the result) and the audit row's commit. The
- * result goes back only once its row is committed, so `after` waits for the commit: after_call is
- * that wait minus the commit (timed around the audit log's append), audit_commit the commit.
+ * decision + pipeline), after_call (the pipeline on the result, until the result is handed back)
+ * and the audit row's commit, which follows the result (audit/trail.ts; timed around the audit
+ * log's append, off the call's path).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -115,7 +115,7 @@ async function inProcess(home: string, policy: Record<string, unknown>): Promise
     if (i < WARMUP) continue;
     decide.push(t1 - t0);
     before.push(t2 - t1);
-    after.push(t3 - t2 - commitMs);
+    after.push(t3 - t2);
     audit.push(commitMs);
   }
   return { tool_decision: median(decide), before_call: median(before), after_call: median(after), audit_commit: median(audit) };

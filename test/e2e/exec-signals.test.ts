@@ -39,9 +39,11 @@ for (const ring of [true, false]) {
   test(`SIGTERM reaches the command, which exits as it chooses; the summary is printed and nothing is left behind (${ring ? "kernel ring" : "--no-kernel"})`, async () => {
     const before = runDirs();
     const p = Bun.spawn(
-      [process.execPath, join(root, "src", "cli", "main.ts"), "exec", "--agent", "coder", ...(ring ? [] : ["--no-kernel"]), "--", "/bin/sh", "-c", 'trap "echo cleaned up; exit 5" TERM; echo ready; sleep 30 & wait'],
+      [process.execPath, join(root, "src", "cli", "main.ts"), "exec", "--agent", "coder", ...(ring ? [] : ["--no-kernel"]), "--", "/bin/sh", "-c", "trap 'kill $!; echo cleaned up; exit 5' TERM; echo ready; sleep 30 >/dev/null & wait"],
       { env: { ...process.env, TAPPASS_HOME: rig.home }, cwd: rig.ws, stdout: "pipe", stderr: "pipe", stdin: "ignore" },
     );
+    // (the command's cleanup ends its background sleep: without the kernel ring's PID namespace an
+    // orphan holding stdout would keep the pipe open until it ends)
     const out = await outputAround(p, () => p.kill("SIGTERM"));
     const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
     expect(out).toContain("cleaned up");

@@ -26,14 +26,10 @@ async function chat(text: string): Promise<{ status: number; trace: string; body
   return { status: res.status, trace: res.headers.get("x-tappass-trace-id") ?? "", body: await res.json() };
 }
 
-/** The row of a call, once committed (it follows the answer by one turn of the gateway's event loop). */
+/** The row of a call, once the gateway has committed the rows of the answers it sent. */
 async function rowOf(trace: string) {
-  for (let i = 0; i < 100; i++) {
-    const row = auditRows(r.home).find((x) => x.trace_id === trace);
-    if (row) return row;
-    await Bun.sleep(5);
-  }
-  return undefined;
+  await r.gw.settled();
+  return auditRows(r.home).find((x) => x.trace_id === trace);
 }
 
 test("an answer whose row cannot be committed is the last one: later calls get 503 until the log takes a row, and the chain stays whole", async () => {
@@ -47,7 +43,7 @@ test("an answer whose row cannot be committed is the last one: later calls get 5
   const lost = await chat("second question");
   expect(lost.status).toBe(200); // released before the commit was tried
   expect(lost.body.choices?.[0]?.message.content).toBe("You said: second question");
-  await Bun.sleep(50); // the commit after the answer fails
+  await r.gw.settled(); // the commit after the answer fails
 
   for (let i = 0; i < 2; i++) {
     const refused = await chat("third question");

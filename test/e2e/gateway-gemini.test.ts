@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { root } from "../helpers/cli.ts";
 import { testPayload } from "../helpers/policy.ts";
-import { auditRows, GEMINI_KEY, type Rig, rig } from "./gateway-helpers.ts";
+import { settledRows, GEMINI_KEY, type Rig, rig } from "./gateway-helpers.ts";
 
 const gemini = join(root, "node_modules", ".bin", "gemini");
 let r: Rig;
@@ -54,7 +54,7 @@ describe("gemini CLI through the gateway", () => {
   test("an allowed prompt: answer streamed back, real key upstream, token not, audit rows", async () => {
     r.fm.reset();
     r.fm.setDefault(model(() => ({ text: "Hello from the governed model." })));
-    const before = auditRows(r.home).length;
+    const before = (await settledRows(r)).length;
     const out = await runGemini("say hello");
     expect(out.code).toBe(0);
     expect(out.stdout).toContain("Hello from the governed model.");
@@ -65,7 +65,7 @@ describe("gemini CLI through the gateway", () => {
       expect(JSON.stringify(q.headers)).not.toContain(r.token);
     }
     expect(ups.some((q) => q.query === "?alt=sse")).toBe(true);
-    const rows = auditRows(r.home).slice(before);
+    const rows = (await settledRows(r)).slice(before);
     expect(rows.length).toBe(ups.length);
     expect(rows.every((x) => x.surface === "llm" && x.meta.wire === "gemini-generate")).toBe(true);
   }, 120_000);
@@ -77,7 +77,7 @@ describe("gemini CLI through the gateway", () => {
     expect(`${out.stdout}\n${out.stderr}`).toContain("PERMISSION_DENIED");
     expect(`${out.stdout}\n${out.stderr}`).toContain("detect_secrets");
     expect(gemCalls().some((q) => q.raw.includes("ghp_Zq8vK2mX9pL4wR7tY1nB6cH3jF5dS0aGe8Uk"))).toBe(false);
-    expect(auditRows(r.home).at(-1)).toMatchObject({ decision: "deny", surface: "llm" });
+    expect((await settledRows(r)).at(-1)).toMatchObject({ decision: "deny", surface: "llm" });
   }, 120_000);
 
   test("a denied tool call is stripped: Gemini CLI never runs the shell command", async () => {
@@ -92,7 +92,7 @@ describe("gemini CLI through the gateway", () => {
     const out = await runGemini("please touch the marker file");
     expect(await Bun.file(marker).exists()).toBe(false);
     expect(out.stdout).toContain("removed by policy");
-    const row = auditRows(r.home).at(-1);
+    const row = (await settledRows(r)).at(-1);
     expect(JSON.stringify(row?.step_decisions)).toContain("run_shell_command");
   }, 120_000);
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { testPayload, withStep } from "../helpers/policy.ts";
-import { auditRows, type Rig, rig } from "./gateway-helpers.ts";
+import { settledRows, type Rig, rig } from "./gateway-helpers.ts";
 
 const SECRET = "ghp_Zq8vK2mX9pL4wR7tY1nB6cH3jF5dS0aGe8Uk";
 const SPLIT = ["Sure. Here is the key: ghp_Zq8v", "K2mX9pL4", "wR7tY1nB6cH3jF5d", "S0aGe8Uk and that is", " all you need to know."];
@@ -105,7 +105,7 @@ describe("tool calls the policy denies are stripped; allowed ones pass", () => {
   test("the audit row names the step that stripped the call", async () => {
     std.fm.script({ text: "", tool_calls: calls() });
     const { response } = await openai(std).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] }).withResponse();
-    const row = auditRows(std.home).find((x) => x.trace_id === response.headers.get("x-tappass-trace-id"));
+    const row = (await settledRows(std)).find((x) => x.trace_id === response.headers.get("x-tappass-trace-id"));
     expect(row?.decision).toBe("redact");
     expect(row?.meta.tools).toEqual(expect.arrayContaining([expect.objectContaining({ name: "delete_repo", removed_by: expect.any(String) })]));
   });
@@ -136,7 +136,7 @@ describe("a secret split across stream chunks", () => {
     expect(raw).toContain('"stop_reason":"refusal"');
     const trace = res.headers.get("x-tappass-trace-id");
     await Bun.sleep(50);
-    const row = auditRows(strict.home).find((x) => x.trace_id === trace);
+    const row = (await settledRows(strict)).find((x) => x.trace_id === trace);
     expect(row?.decision).toBe("deny");
     // and through the SDK: a clean end, not an exception
     strict.fm.script({ chunks: SPLIT, text: SPLIT.join("") });

@@ -62,6 +62,12 @@ export async function settle<T>(p: PromiseLike<T>): Promise<T> {
   return await p;
 }
 
+/** The audit rows once the rig's gateway has committed the rows of the answers it sent (they follow the answer). */
+export async function settledRows(r: Rig): Promise<AuditRowView[]> {
+  await r.gw.settled();
+  return auditRows(r.home);
+}
+
 /** The audit rows of the install, oldest first (content parsed). */
 export function auditRows(home: string): AuditRowView[] {
   const db = openState(home);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { ANTHROPIC_KEY, auditRows, OPENAI_KEY, type Rig, rig, settle } from "./gateway-helpers.ts";
+import { ANTHROPIC_KEY, settledRows, OPENAI_KEY, type Rig, rig, settle } from "./gateway-helpers.ts";
 
 let r: Rig;
 beforeAll(async () => {
@@ -21,7 +21,7 @@ describe("allowed calls pass through both SDKs", () => {
     const up = r.fm.requests.at(-1);
     expect(up?.headers.authorization).toBe(`Bearer ${OPENAI_KEY}`);
     expect(JSON.stringify(up?.headers)).not.toContain(r.token);
-    const row = auditRows(r.home).find((x) => x.trace_id === trace);
+    const row = (await settledRows(r)).find((x) => x.trace_id === trace);
     expect(row).toMatchObject({ surface: "llm", decision: "allow" });
     expect(row?.meta.tokens.input).toBeGreaterThan(0);
     expect(row?.meta.cost_usd).toBeGreaterThan(0);
@@ -83,7 +83,7 @@ describe("policy blocks, in the client's own format", () => {
     const trace = err.headers.get("x-tappass-trace-id");
     expect(trace).toBeTruthy();
     expect(r.fm.requests.length).toBe(before);
-    const row = auditRows(r.home).find((x) => x.trace_id === trace);
+    const row = (await settledRows(r)).find((x) => x.trace_id === trace);
     expect(row?.decision).toBe("deny");
   });
 
@@ -113,7 +113,7 @@ describe("identity", () => {
     const other = await r.tokenFor({ agent: "someone-else" });
     const e5 = await settle(openai(other).chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "x" }] })).catch((e) => e);
     expect(e5.status).toBe(401);
-    const denied = auditRows(r.home).filter((x) => x.trace_id === e1.headers.get("x-tappass-trace-id"));
+    const denied = (await settledRows(r)).filter((x) => x.trace_id === e1.headers.get("x-tappass-trace-id"));
     expect(denied).toHaveLength(1);
     expect(denied[0]?.decision).toBe("deny");
   });
@@ -125,7 +125,7 @@ describe("identity", () => {
     expect(e.error).toMatchObject({ type: "policy_denied", code: "models_allowed" });
     expect(r.fm.requests.length).toBe(before);
     // the refusal is the row's decision, not a note in meta
-    const rows = auditRows(r.home).filter((x) => x.trace_id === e.headers.get("x-tappass-trace-id"));
+    const rows = (await settledRows(r)).filter((x) => x.trace_id === e.headers.get("x-tappass-trace-id"));
     expect(rows).toHaveLength(1);
     expect(rows[0]?.decision).toBe("deny");
     expect(rows[0]?.meta.denied_by).toMatchObject({ step: "gateway:models_allowed", reason: expect.stringContaining("o1-preview") });

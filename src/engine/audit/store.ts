@@ -23,8 +23,12 @@ import { makeSigner, makeVerifier, type Signer } from "./signer.ts";
 import type { AuditRow, AuditRowInput } from "./types.ts";
 
 export interface AuditLog {
-  /** Appends one row; resolves once it is committed (durable). */
-  append(row: AuditRowInput): Promise<AuditRow>;
+  /**
+   * Appends one row; resolves once it is committed (durable). `trailing`: the row of an answer
+   * that went out already (audit/trail.ts): it may wait up to TRAILING_COMMIT_MS for company, so a
+   * steady stream of calls pays one commit for several rows; any other append commits them at once.
+   */
+  append(row: AuditRowInput, opts?: { trailing?: boolean }): Promise<AuditRow>;
   /** Resolves when everything queued so far is committed. */
   flush(): Promise<void>;
   readonly db: Db;
@@ -60,6 +64,9 @@ interface Pending {
  * worsened a tools/call's p99 (one more commit and WAL page per call); the head lags by this much.
  */
 export const SEAL_DELAY_MS = 5;
+
+/** How long a trailing row waits for others to share its commit (ms). */
+export const TRAILING_COMMIT_MS = 2;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const isBusy = (e: unknown) => /SQLITE_BUSY|database is locked/i.test(String((e as { code?: string })?.code ?? "") + String((e as Error)?.message ?? ""));
@@ -111,9 +118,10 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
   const maxBatch = opts.maxBatch ?? 2000;
   let queue: Pending[] = [];
   let timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
+  let timerIsTimeout = false;
   const clearTimer = () => {
     if (timer === undefined) return;
-    if (windowMs > 0) clearTimeout(timer as ReturnType<typeof setTimeout>);
+    if (timerIsTimeout) clearTimeout(timer as ReturnType<typeof setTimeout>);
     else clearImmediate(timer as ReturnType<typeof setImmediate>);
     timer = undefined;
   };
@@ -141,16 +149,28 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
     cancelSeal = () => clearTimeout(t);
   };
 
-  const schedule = () => {
-    if (timer || running) return;
-    const fire = () => {
-      timer = undefined;
-      running = drain().finally(() => {
-        running = undefined;
-        if (queue.length) schedule();
-      });
-    };
-    timer = windowMs > 0 ? setTimeout(fire, windowMs) : setImmediate(fire);
+  // a batch waits for the next turn of the event loop (windowMs 0), or windowMs; a batch of only
+  // trailing rows waits TRAILING_COMMIT_MS, cut short by the first append that may not wait
+  let urgent = false;
+  const schedule = (trailing = false) => {
+    if (!trailing) urgent = true;
+    if (running) return;
+    const wait = urgent ? windowMs : Math.max(windowMs, TRAILING_COMMIT_MS);
+    if (timer) {
+      if (!timerIsTimeout || wait >= TRAILING_COMMIT_MS) return;
+      clearTimer(); // a trailing batch that an urgent append joined: now
+    }
+    timerIsTimeout = wait > 0;
+    timer = wait > 0 ? setTimeout(drainNow, wait) : setImmediate(drainNow);
+  };
+  /** Write what is queued now (a timer fired, a batch is full, or flush). */
+  const drainNow = () => {
+    clearTimer();
+    urgent = false;
+    running = drain().finally(() => {
+      running = undefined;
+      if (queue.length) schedule(!urgent);
+    });
   };
 
   async function drain(): Promise<void> {
@@ -184,23 +204,19 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
   return {
     db,
     kid: signer.kid,
-    append(input) {
+    append(input, o) {
       if (closed) return Promise.reject(internalError("audit log is closed"));
       return new Promise<AuditRow>((resolve, reject) => {
         queue.push({ input, resolve, reject });
-        if (queue.length >= maxBatch && timer) {
-          clearTimer();
-          running = drain().finally(() => {
-            running = undefined;
-            if (queue.length) schedule();
-          });
-        } else schedule();
+        if (queue.length >= maxBatch && timer) drainNow();
+        else schedule(o?.trailing === true);
       });
     },
     async flush() {
       while (queue.length || timer || running) {
         if (running) await running;
-        else await sleep(windowMs > 0 ? windowMs + 1 : 0);
+        else if (timer) drainNow(); // whatever waits for company is written now
+        else await sleep(0);
       }
       // everything written is sealed under the head before flush returns (a process about to exit)
       cancelSeal?.();

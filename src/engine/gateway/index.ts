@@ -13,9 +13,10 @@ import { createPipeline } from "../pipeline/index.ts";
 import type { Pipeline } from "../pipeline/types.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
 import { startCheckpointer } from "../audit/checkpointer.ts";
+import { AuditTrail } from "../audit/trail.ts";
 import type { Db } from "../store/db.ts";
 import { BreakerRegistry } from "./circuit-breaker.ts";
-import { type AuditTrail, createHandler, type GatewayStats } from "./server.ts";
+import { createHandler, type GatewayStats } from "./server.ts";
 import { DEFAULT_TIMEOUTS, normaliseBase, type Timeouts, Upstreams } from "./upstreams.ts";
 
 export type { GatewayStats } from "./server.ts";
@@ -49,6 +50,8 @@ export interface Gateway {
   stats(): GatewayStats;
   /** Swap in a newer signed policy (calls already begun keep theirs). */
   reload(envelope: CompiledPolicyEnvelope): void;
+  /** Resolves once the audit rows of answers already sent are committed (they follow the answer: audit/trail.ts). */
+  settled(): Promise<void>;
 }
 
 /** Requests after which the gateway moves WAL checkpoints to a worker (see startGateway). */
@@ -69,7 +72,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const upstreams = new Upstreams(new BreakerRegistry(opts.breaker), { ...DEFAULT_TIMEOUTS, ...(opts.timeouts ?? {}) });
   const stats: GatewayStats = { calls: 0, denied: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0, trace_ids: [], denials: [] };
   const providerKeys = { explicit: opts.providerKeys, env: opts.env ?? process.env, db: opts.db, home: opts.home ?? tappassHome() };
-  const trail: AuditTrail = { pending: new Set() };
+  const trail = new AuditTrail();
   let handler = createHandler({ pipeline, envelope, db: opts.db, keys: opts.keys, upstreams, bases, providerKeys, stats, trail, onCall: opts.onCall });
 
   // WAL checkpoints (and their fsync) on a worker thread instead of inside a governed call's
@@ -102,6 +105,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     url: `http://${shownHost}:${port}`,
     port,
     stats: () => ({ ...stats, trace_ids: [...stats.trace_ids], denials: [...stats.denials] }),
+    settled: () => trail.settled(),
     reload(next: CompiledPolicyEnvelope) {
       if (next.payload.agent !== envelope.payload.agent) throw new TapPassError("gateway_reload_agent", `reload is for agent "${next.payload.agent}", this gateway serves "${envelope.payload.agent}"`, 3);
       envelope = next;
@@ -111,8 +115,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     async close() {
       stopCheckpoints();
       await server.stop(true);
-      // rows of answers already sent (AuditTrail)
-      while (trail.pending.size > 0) await Promise.allSettled([...trail.pending]);
+      await trail.settled(); // rows of answers already sent
       await upstreams.close();
     },
   };

@@ -5,10 +5,11 @@
  *   before_call → write rewrites back → route + real provider key → upstream →
  *   after_call over the answer (whole, or streamed through the guard) → write rewrites back,
  *   strip denied tool calls → finish (one audit row: queued before an allowed answer goes out,
- *   committed right after it; see AuditTrail)
+ *   committed right after it; see audit/trail.ts)
  *
  * Every response carries x-tappass-trace-id; every error is in the client's own format.
  */
+import { AuditTrail } from "../audit/trail.ts";
 import type { Keys } from "../crypto/keys.ts";
 import { TapPassError } from "../errors.ts";
 import { costOf } from "../pipeline/prices.ts";
@@ -57,36 +58,14 @@ export interface HandlerDeps {
   stats: GatewayStats;
   /** Called after each call's audit row is written (tests, exec summary). */
   onCall?: (info: { trace_id: string; denied: boolean; status: number }) => void;
+  /** When rows are committed, and a row that could not be (audit/trail.ts). */
   trail: AuditTrail;
 }
 
-/**
- * An answer the pipeline allowed goes to the client at once; its audit row is queued before that
- * (its place in the chain and its content are fixed) and committed right after, in the log's next
- * group commit, as a stream's row is once the stream has ended. A refusal is committed before it is
- * answered. `close()` waits for rows still being committed; a row that could not be committed makes
- * the gateway refuse calls (503 audit_unavailable) until the log takes a row again.
- */
-export interface AuditTrail {
-  pending: Set<Promise<void>>;
-  fault?: { trace_id: string; message: string };
-}
-
-/** Commit the call's row after its answer went out (AuditTrail); resolves once it is written or has failed. */
+/** Commit the call's row after its answer went out (audit/trail.ts); resolves once it is written or has failed. */
 function finishAfter(deps: HandlerDeps, call: GovernedCall, meta: Record<string, unknown>, denied: boolean): Promise<void> {
   const trace_id = call.ctx.trace_id;
-  const p: Promise<void> = call
-    .finish({ meta })
-    .then(
-      () => deps.onCall?.({ trace_id, denied, status: 200 }),
-      (e) => {
-        deps.trail.fault = { trace_id, message: (e as Error).message };
-        process.stderr.write(`tappass gateway: the audit row of call ${trace_id} could not be written (${(e as Error).message}); calls are refused until the audit log takes rows again\n`);
-      },
-    )
-    .finally(() => deps.trail.pending.delete(p));
-  deps.trail.pending.add(p);
-  return p;
+  return deps.trail.follow(trace_id, call.finish({ meta, trailing: true }), () => deps.onCall?.({ trace_id, denied, status: 200 }));
 }
 
 const ROUTES: Record<string, WireAdapter> = {
@@ -163,12 +142,12 @@ async function governedCall(deps: HandlerDeps, a: WireAdapter, req: Request, get
   const fault = deps.trail.fault;
   if (fault) {
     const call = deps.pipeline.begin({ trace_id, surface: "llm", agent, session_id: auth.claims.sid, token: auth.token, claims: auth.claims as unknown as Record<string, unknown> });
-    const reason = `the audit row of call ${fault.trace_id} could not be written (${fault.message}); calls are refused until the audit log takes rows again`;
+    const reason = AuditTrail.reason(fault);
     call.deny("gateway:audit_unavailable", reason, { failed_trace_id: fault.trace_id }, "pipeline");
     noteDenial(stats, { step: "gateway:audit_unavailable", reason, trace_id, status: 503 });
     try {
       await call.finish({ meta: { wire: a.format, http_status: 503 } });
-      if (deps.trail.fault === fault) deps.trail.fault = undefined;
+      deps.trail.recovered(fault);
     } catch {}
     return errorResponse(a, { status: 503, kind: "unavailable", code: "audit_unavailable", message: `TapPass gateway: ${reason}` }, trace_id);
   }

@@ -5,6 +5,7 @@
  * injection), after_call on the RESULT (indirect injection arrives in tool output). Each call
  * ends in exactly one audit row (surface "mcp"), refused or not.
  */
+import { AuditTrail } from "../audit/trail.ts";
 import type { AuditRow } from "../audit/types.ts";
 import type { CallInit, Pipeline, TextSegment, Verdict } from "../pipeline/types.ts";
 import type { Db } from "../store/db.ts";
@@ -44,7 +45,7 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
     p.then(
       (r) => {
         inflight.delete(p);
-        if (o.onRow && r && typeof r === "object" && "trace_id" in r) o.onRow(r as unknown as AuditRow);
+        if (o.onRow && r && typeof r === "object" && "row_hash" in r) o.onRow(r as unknown as AuditRow);
       },
       (e) => {
         inflight.delete(p);
@@ -53,6 +54,8 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
     );
     return p;
   };
+  // an allowed result goes back before its row is committed; refusals are committed first (audit/trail.ts)
+  const trail = new AuditTrail(o.log ? (l) => o.log?.(`mcp broker: ${l}`) : undefined);
   const agent = () => o.agent ?? o.pipeline.policy.agent;
   /** One governed pipeline call of the broker (surface "mcp"); a client's capability token names its session (verified by the pipeline, not trusted here). */
   const begin = async (who: { token?: string; session_id: string }, init: Omit<CallInit, "surface" | "token" | "agent" | "session_id">) =>
@@ -93,6 +96,7 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
     /** Wait for audit rows still being appended (call before exit). */
     async flush() {
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
+      await trail.settled();
     },
     filterTools(tools, server) {
       return tools.filter((t) => {
@@ -129,6 +133,15 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
           fail: async () => {},
         };
       };
+      // an earlier result's row could not be committed: refuse until the log takes one (this refusal's)
+      const fault = trail.fault;
+      if (fault) {
+        const reason = AuditTrail.reason(fault);
+        call.deny("mcp_broker:audit_unavailable", reason, { failed_trace_id: fault.trace_id }, "pipeline");
+        const gate = await refuse("mcp_broker:audit_unavailable", reason);
+        trail.recovered(fault);
+        return gate;
+      }
       let before: Verdict;
       try {
         // the pipeline runs for refused calls too, so the audit row carries every step's view
@@ -179,16 +192,8 @@ export function createGovernor(o: GovernorOptions): Governor & { flush(): Promis
             };
           }
           const { value, changed } = applySegments(result, original, call.ctx.response as TextSegment[]);
-          // the result goes back only once its audit row is committed (durable); a row that cannot be
-          // written withholds the result (fail closed)
-          try {
-            await track(call.finish({ meta: { result_redactions: changed, upstream_is_error: result.isError === true, ...inputRequired(result) } }));
-          } catch (e) {
-            return {
-              ...(typeof result.resultType === "string" ? { resultType: "complete" } : {}),
-              ...deniedResult(`TapPass withheld the result of "${req.name}": its audit row could not be written (${(e as Error).message}); withheld (fail closed).`),
-            };
-          }
+          // the result goes back now; its row (queued here) is committed right after (audit/trail.ts)
+          void trail.follow(call.ctx.trace_id, call.finish({ meta: { result_redactions: changed, upstream_is_error: result.isError === true, ...inputRequired(result) }, trailing: true }), (row) => o.onRow?.(row));
           return value;
         },
         async inspectInput(result) {

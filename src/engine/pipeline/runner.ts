@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import type { Keys } from "../crypto/keys.ts";
 import type { AuditLog } from "../audit/store.ts";
-import type { AuditDecision } from "../audit/types.ts";
+import type { AuditDecision, AuditRow } from "../audit/types.ts";
 import type { Db } from "../store/db.ts";
 import type { Aspect, CompiledPolicyEnvelope, CompiledPolicyPayload, Mode, PipelineStepConfig } from "../policy/types.ts";
 import { ledgerTxn } from "./batch.ts";
@@ -226,7 +226,7 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
   const deferred: Array<() => void> = [];
   let deniedBy: { step: string; reason: string } | undefined;
   let modified = false;
-  let finished: Promise<{ seq: number; trace_id: string }> | undefined;
+  let finished: Promise<AuditRow> | undefined;
   const started = performance.now();
 
   const defer = (fn: () => void): void => {
@@ -408,7 +408,7 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
       : { decision: "allow", modified, fragments: phaseFrags };
   }
 
-  async function doFinish(extra?: { meta?: Record<string, unknown> }): Promise<{ seq: number; trace_id: string }> {
+  async function doFinish(extra?: { meta?: Record<string, unknown>; trailing?: boolean }): Promise<AuditRow> {
     for (const fn of deferred.splice(0)) {
       try {
         fn();
@@ -464,8 +464,8 @@ export function beginCall(deps: RunnerDeps, init: CallInit): GovernedCall {
       decision,
       step_decisions: fragments,
       meta: rowMeta,
-    });
-    return { seq: row.seq, trace_id: ctx.trace_id };
+    }, extra?.trailing ? { trailing: true } : undefined);
+    return row;
   }
 
   function deny(step: string, reason: string, evidence?: Record<string, unknown>, aspect?: Aspect): Verdict {

@@ -8,8 +8,9 @@
  *   const v1 = await call.run("before_call");  if (v1.decision === "deny") -> refuse in wire format
  *   ... call upstream, fill call.ctx.response / tool_calls / usage ...
  *   const v2 = await call.run("after_call");
- *   const row = await call.finish();           // { seq, trace_id }
+ *   const row = await call.finish();           // the committed AuditRow
  */
+import type { AuditRow } from "../audit/types.ts";
 import type { Keys } from "../crypto/keys.ts";
 import type { Db } from "../store/db.ts";
 import type { Aspect, Because, CompiledPolicyPayload, PipelineStepConfig, StepAction } from "../policy/types.ts";
@@ -166,7 +167,11 @@ export interface GovernedCall {
    */
   deny(step: string, reason: string, evidence?: Record<string, unknown>, aspect?: Aspect): Verdict;
   /** Appends the single audit row for this call (idempotent). */
-  finish(extra?: { meta?: Record<string, unknown> }): Promise<{ seq: number; trace_id: string }>;
+  /**
+   * The call's audit row, once committed. `trailing`: the answer went out already (audit/trail.ts),
+   * so the row may wait a moment to share its commit with the next ones (AuditLog.append).
+   */
+  finish(extra?: { meta?: Record<string, unknown>; trailing?: boolean }): Promise<AuditRow>;
 }
 
 export type CallInit = Partial<CallContext> & Pick<CallContext, "surface" | "agent" | "session_id">;

@@ -76,6 +76,43 @@ describe("append", () => {
     await log.close();
   });
 
+  test("trailing rows share a commit a moment later; an append that may not wait, or flush, commits them at once, in order", async () => {
+    const h = await auditHome();
+    cleanup = h.cleanup;
+    const log = openAuditLog(h.db, h.keys);
+    const count = () => {
+      const other = new Database(h.db.path, { readonly: true });
+      const n = (other.query("SELECT count(*) AS n FROM audit_log").get() as { n: number }).n;
+      other.close();
+      return n;
+    };
+    const committed: number[] = [];
+    const track = (p: Promise<{ seq: number }>) => p.then((r) => committed.push(r.seq));
+    // trailing rows over several turns of the event loop: none is written until the window ends
+    const a = track(log.append(sampleRow(1), { trailing: true }));
+    await new Promise((r) => setImmediate(r));
+    const b = track(log.append(sampleRow(2), { trailing: true }));
+    await new Promise((r) => setImmediate(r));
+    expect(count()).toBe(0);
+    await Promise.all([a, b]);
+    expect(committed).toEqual([1, 2]);
+    expect(count()).toBe(2);
+    // an ordinary append takes the waiting trailing rows with it, on the next turn
+    const c = track(log.append(sampleRow(3), { trailing: true }));
+    const d = track(log.append(sampleRow(4)));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(count()).toBe(4);
+    await Promise.all([c, d]);
+    // flush does not wait for the window
+    void track(log.append(sampleRow(5), { trailing: true }));
+    await log.flush();
+    expect(count()).toBe(5);
+    expect(committed).toEqual([1, 2, 3, 4, 5]);
+    expect(verifyDb(h.db, makeVerifier([h.keys.ed25519]))).toMatchObject({ ok: true, rows: 5 });
+    await log.close();
+  });
+
   test("evidence in rows never holds raw secrets — rows carry what the caller gave, hashed and signed", async () => {
     const { rows } = await withRows(5);
     const denied = rows.find((r) => r.decision === "deny");

@@ -12,7 +12,7 @@ import { createGovernor } from "../../../src/engine/mcp/govern.ts";
 import { decideQueued } from "../../../src/engine/mcp/queue.ts";
 import { ToolStore, toolHash } from "../../../src/engine/mcp/discovery.ts";
 import type { CallGate, Tool } from "../../../src/engine/mcp/types.ts";
-import { createPipeline } from "../../../src/engine/pipeline/index.ts";
+import { createPipeline, sharedAuditLog } from "../../../src/engine/pipeline/index.ts";
 import { catalog } from "../../../src/engine/policy/catalog.ts";
 import { compileForAgent } from "../../../src/engine/policy/index.ts";
 import { createAgent, createProject } from "../../../src/engine/policy/registry.ts";
@@ -129,39 +129,54 @@ test("lockdown: run-time approvals are ignored (only the signed allow list count
   await g.flush();
 });
 
-test("an allowed call's result is handed back only once its audit row is committed; a row that cannot be written withholds the result", async () => {
+test("an allowed call's result is handed back at once and its row committed right after; a row that cannot be written refuses later calls until the log takes one", async () => {
   const g = governor();
   const ok = await call(g, "echo", { message: "hi" });
   expect(ok.denied).toBeUndefined();
   const before = readRows(db).length;
   const out = await ok.after({ content: [{ type: "text", text: "Echo: hi" }] });
   expect(out).toEqual({ content: [{ type: "text", text: "Echo: hi" }] });
-  // no flush: the row is already durable when the result is returned
+  await g.flush(); // the row follows the result
   const rows = readRows(db);
   expect(rows.length).toBe(before + 1);
   expect(rows.at(-1)).toMatchObject({ decision: "allow", surface: "mcp" });
 
-  // an audit log that fails: the tool ran, but its output does not go back without its row
+  // an audit log that fails (a full disk), then recovers
   const envelope = compileForAgent(db, "helper");
   const keys = loadKeys(h.home);
   const p = envelope.payload;
-  const failing = {
-    db,
-    kid: "k",
-    append: () => Promise.reject(new Error("disk full")),
-    flush: async () => {},
-    close: async () => {},
-  };
+  let down = true;
+  const real = sharedAuditLog(db, keys);
+  const flaky = { ...real, append: (i: Parameters<typeof real.append>[0]) => (down ? Promise.reject(new Error("disk full")) : real.append(i)) };
+  const lines: string[] = [];
+  const committed: string[] = [];
   const broken = createGovernor({
-    pipeline: createPipeline({ envelope, db, keys, audit: failing }),
+    pipeline: createPipeline({ envelope, db, keys, audit: flaky }),
     db,
+    log: (l) => lines.push(l),
+    onRow: (r) => committed.push(`${r.trace_id}:${r.decision}`),
     token: (sid) => issueToken(keys, { agent: p.agent, session_id: sid, sandbox_id: p.sandbox_id, policy_version: p.policy_version, ttlSeconds: 300 }),
   });
-  const gate = await call(broken, "echo", { message: "secret plans" });
+  const gate = await call(broken, "echo", { message: "plans" });
   expect(gate.denied).toBeUndefined();
-  const withheld = await gate.after({ content: [{ type: "text", text: "Echo: secret plans" }] });
-  expect(withheld.isError).toBe(true);
-  expect(JSON.stringify(withheld)).not.toContain("secret plans");
-  expect(JSON.stringify(withheld)).toContain("audit row could not be written");
+  const released = await gate.after({ content: [{ type: "text", text: "Echo: plans" }] });
+  expect(released).toEqual({ content: [{ type: "text", text: "Echo: plans" }] });
   await broken.flush();
+  expect(lines.join("\n")).toContain("could not be written (disk full)");
+
+  // refused while the log takes no rows (the refusal's own row fails too: the governor throws, the broker refuses)
+  await expect(call(broken, "echo", { message: "again" })).rejects.toThrow("disk full");
+  down = false;
+  const refused = await call(broken, "echo", { message: "again" });
+  expect(JSON.stringify(refused.denied)).toContain("could not be written (disk full)");
+  const row = readRows(db).at(-1);
+  expect(row?.decision).toBe("deny");
+  expect(row?.step_decisions.find((f) => f.step === "mcp_broker:audit_unavailable")?.evidence?.failed_trace_id).toMatch(/^[0-9a-f]{32}$/);
+  expect(committed.at(-1)).toBe(`${row?.trace_id}:deny`); // onRow gets the committed row itself
+  // the log took that row: calls pass again
+  const next = await call(broken, "echo", { message: "fine" });
+  expect(next.denied).toBeUndefined();
+  await next.after({ content: [{ type: "text", text: "Echo: fine" }] });
+  await broken.flush();
+  expect(readRows(db).at(-1)?.decision).toBe("allow");
 });

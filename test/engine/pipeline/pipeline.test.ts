@@ -39,8 +39,10 @@ describe("a realistic LLM call through the standard preset", () => {
     const v2 = await call.run("after_call");
     expect(v2.decision).toBe("allow");
     expect(call.ctx.response[0]?.text).toBe("Dear jane.doe@example.com, we will call you on +44 20 7946 0958 today.");
-    const { seq, trace_id } = await call.finish();
-    expect(await call.finish()).toEqual({ seq, trace_id }); // idempotent
+    const committed = await call.finish();
+    const { seq, trace_id } = committed;
+    expect(await call.finish()).toBe(committed); // idempotent
+    expect(committed).toMatchObject({ decision: "redact", surface: "llm", meta: { tokens: { input: 61, output: 18 } } });
     const rows = readRows(env.db);
     expect(rows).toHaveLength(1);
     const row = rows[0];
