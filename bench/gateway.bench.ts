@@ -7,7 +7,8 @@
  *              response steps, one signed audit row per call)
  *   portkey  — through @portkey-ai/gateway (its own Node server, forced onto 127.0.0.1),
  *              pointed at the same fake model with x-portkey-custom-host
- * Reported: added latency p50/p99 at concurrency 1, throughput at concurrency 64, and streaming
+ * Reported: added latency p50/p99 at concurrency 1 (back to back, and each call after a 1 ms
+ * pause as an agent's calls come), throughput at concurrency 64, and streaming
  * time-to-first-token (unpaced, and with the model pacing chunks 5 ms apart so the stream
  * guard's hold-back shows; a paced stream also starts each call after an idle pause, as an
  * agent's calls do). Every target is warmed up, then measured side by side: the targets take
@@ -209,6 +210,8 @@ const WARMUP = Number(process.env.TAPPASS_BENCH_WARMUP ?? 500);
 const BLOCK = 25;
 /** Rounds of the c=64 run: each target serves N_CONC / ROUNDS calls per round, in turn. */
 const ROUNDS = 3;
+/** The pause before each call of the c1_paused series (ms). */
+const PAUSE_MS = 1;
 
 type Samples = Map<string, number[]>;
 const stats = (xs: number[]) => ({ p50_ms: r3(pct(xs, 50)), p99_ms: r3(pct(xs, 99)) });
@@ -314,6 +317,13 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
     const live = targets.filter((t) => !errors[t.name]);
     const c1 = await sideBySide(live, N_SEQ, (t) => call(t), errors);
     const c1u = await sideBySide(live.filter((t) => t.name === "direct" || t.name === "tappass"), N_SEQ, (t) => call(t, false, true), errors);
+    // an agent's calls come with the model's and the tools' time between them: each call after a
+    // 1 ms pause (untimed), where the back-to-back series has the next call meet the last one's
+    // deferred work (for TapPass, its audit row's commit, which follows the answer)
+    const c1p = await sideBySide(live, N_SEQ, async (t) => {
+      await Bun.sleep(PAUSE_MS);
+      return call(t);
+    }, errors);
     const c64 = await throughputSideBySide(live.filter((t) => !errors[t.name]), N_CONC, CONC);
     const ttftErr: Record<string, string> = {};
     const pacedErr: Record<string, string> = {};
@@ -324,19 +334,21 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
       const l = c1.get(t.name);
       if (!l) continue;
       const u = c1u.get(t.name);
+      const pz = c1p.get(t.name);
       const a = tt.get(t.name);
       const b = paced.get(t.name);
       out[t.name] = {
         c1: { ...stats(l.xs), ...(l.cpu_us === undefined ? {} : { server_cpu_us_per_call: l.cpu_us }) },
         c64: c64.get(t.name),
         ...(u ? { c1_unique: { ...stats(u.xs), ...(u.cpu_us === undefined ? {} : { server_cpu_us_per_call: u.cpu_us }) } } : {}),
+        ...(pz ? { c1_paused: stats(pz.xs) } : {}),
         ttft: a ? stats(a.xs) : { error: ttftErr[t.name] },
         ttft_paced_5ms: b ? stats(b.xs) : { error: pacedErr[t.name] },
       };
       process.stderr.write(`bench: gateway ${t.name} ${JSON.stringify(out[t.name])}\n`);
     }
     type Cpu = { server_cpu_us_per_call?: number };
-    const d = out.direct as { c1: { p50_ms: number; p99_ms: number } & Cpu; c1_unique: { p50_ms: number; p99_ms: number }; c64: { rps: number } & Cpu; ttft: { p50_ms: number; p99_ms: number }; ttft_paced_5ms: { p50_ms: number; p99_ms: number } };
+    const d = out.direct as { c1: { p50_ms: number; p99_ms: number } & Cpu; c1_unique: { p50_ms: number; p99_ms: number }; c1_paused?: { p50_ms: number; p99_ms: number }; c64: { rps: number } & Cpu; ttft: { p50_ms: number; p99_ms: number }; ttft_paced_5ms: { p50_ms: number; p99_ms: number } };
     const added = (name: string) => {
       const x = out[name] as typeof d | undefined;
       if (!x) return undefined;
@@ -345,6 +357,7 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
         added_p50_ms: r3(x.c1.p50_ms - d.c1.p50_ms),
         added_p99_ms: r3(x.c1.p99_ms - d.c1.p99_ms),
         ...(x.c1_unique ? { added_p50_ms_unique_prompts: r3(x.c1_unique.p50_ms - d.c1_unique.p50_ms), added_p99_ms_unique_prompts: r3(x.c1_unique.p99_ms - d.c1_unique.p99_ms) } : {}),
+        ...(x.c1_paused && d.c1_paused ? { added_p50_ms_paused: r3(x.c1_paused.p50_ms - d.c1_paused.p50_ms), added_p99_ms_paused: r3(x.c1_paused.p99_ms - d.c1_paused.p99_ms) } : {}),
         throughput_c64_rps: x.c64.rps,
         server_cpu_us_per_call: { c1: x.c1.server_cpu_us_per_call ?? null, c64: x.c64.server_cpu_us_per_call ?? null },
         throughput_ratio_vs_direct: r3(x.c64.rps / d.c64.rps),
@@ -369,6 +382,8 @@ export default async function gatewayBench(): Promise<Record<string, unknown>> {
               added_p50_ms: { tappass: tpx.added_p50_ms, portkey: pkx.added_p50_ms },
               added_p99_ms: { tappass: tpx.added_p99_ms, portkey: pkx.added_p99_ms },
               added_p50_ms_portkey_node: pkn?.added_p50_ms,
+              added_p50_ms_paused: { tappass: tpx.added_p50_ms_paused, portkey: pkx.added_p50_ms_paused, portkey_node: pkn?.added_p50_ms_paused },
+              added_p99_ms_paused: { tappass: tpx.added_p99_ms_paused, portkey: pkx.added_p99_ms_paused },
               throughput_c64_rps: { direct: d.c64.rps, tappass: tpx.throughput_c64_rps, portkey: pkx.throughput_c64_rps, portkey_node: pkn?.throughput_c64_rps, tappass_over_portkey: r3(tpx.throughput_c64_rps / pkx.throughput_c64_rps) },
               server_cpu_us_per_call_c64: { direct: d.c64.server_cpu_us_per_call ?? null, tappass: tpx.server_cpu_us_per_call.c64, portkey: pkx.server_cpu_us_per_call.c64, portkey_node: pkn?.server_cpu_us_per_call.c64 ?? null },
               ttft_added_p50_ms: { tappass: tpx.ttft_added_p50_ms, portkey: pkx.ttft_added_p50_ms },
