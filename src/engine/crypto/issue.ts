@@ -31,4 +31,3 @@ function agentExists(db: ReturnType<typeof openState>, name: string): boolean | 
   if (!t?.n) return undefined;
   return !!db.prepare("SELECT 1 AS x FROM agents WHERE name = ?").get(name);
 }
-

@@ -15,7 +15,6 @@ import type { Keys } from "../crypto/keys.ts";
 import { inputError } from "../errors.ts";
 import type { CompiledPolicyEnvelope } from "../policy/types.ts";
 import type { Db } from "../store/db.ts";
-import { approve, isApproved, launchDefinition } from "./mcp-approval.ts";
 import { resolveCommand } from "./prelaunch.ts";
 
 export type McpServerConfig = { command: string; args?: string[]; env?: Record<string, string> } | { type?: "http" | "streamable-http"; url: string };
@@ -84,6 +83,8 @@ export async function startMcp(opts: {
       setup.ports.push(b.port);
     } else {
       // it would run outside the sandbox, from a file the agent can write: only as approved
+      // (mcp-approval.ts loads node:crypto: only for a run that has a stdio server)
+      const { approve, isApproved, launchDefinition } = await import("./mcp-approval.ts");
       const d = launchDefinition(name, s, opts.cwd);
       if (!isApproved(opts.db, d)) {
         const shown = [s.command, ...(s.args ?? [])].join(" ");
@@ -107,9 +108,10 @@ export async function startMcp(opts: {
     setup.ports.push(relay.port);
     setup.env.TAPPASS_MCP_RELAY = `127.0.0.1:${relay.port}`;
   }
-  setup.close = async () => {
-    await Promise.allSettled(closers.map((c) => c()));
-  };
+  // once: exec closes the brokers when the command has exited, and again on its way out
+  let closed: Promise<void> | undefined;
+  setup.close = () =>
+    (closed ??= Promise.allSettled(closers.map((c) => c())).then(() => {}));
   return setup;
 }
 

@@ -337,6 +337,9 @@ export async function runExec(opts: ExecOptions): Promise<ExecResult> {
         }
       }
       if (governorFailure) throw governorFailure;
+      // the command is gone: stop the MCP brokers now, so the rows of their last results (committed
+      // just after each result went back: audit/trail.ts) are in the summary
+      await (mcp as McpSetup | undefined)?.close();
 
       const gov = governor ? await governor.catch(() => undefined) : undefined;
       const g = gov?.gateway.stats() ?? { calls: 0, denied: 0, tokens_in: 0, tokens_out: 0, cost_usd: 0, trace_ids: [] as string[], denials: [] };

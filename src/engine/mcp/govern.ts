@@ -40,12 +40,13 @@ export interface GovernorOptions {
 export function createGovernor(o: GovernorOptions): Governor & { flush(): Promise<void> } {
   const store = new ToolStore(o.db);
   const inflight = new Set<Promise<unknown>>();
-  const track = <T>(p: Promise<T>): Promise<T> => {
+  /** A row the caller waits for (a refusal, an exchange), followed until committed. */
+  const track = (p: Promise<AuditRow>): Promise<AuditRow> => {
     inflight.add(p);
     p.then(
       (r) => {
         inflight.delete(p);
-        if (o.onRow && r && typeof r === "object" && "row_hash" in r) o.onRow(r as unknown as AuditRow);
+        o.onRow?.(r);
       },
       (e) => {
         inflight.delete(p);

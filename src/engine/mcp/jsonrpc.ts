@@ -61,9 +61,9 @@ export function checkMessage(v: unknown): string | undefined {
   return "not a request, notification or response";
 }
 
-/** Parse one frame (a line on stdio, an HTTP body, an SSE data field): one message or a batch. */
 /**
- * One frame's messages, or what is wrong with it: `code` is PARSE_ERROR for text that is not
+ * Parse one frame (a line on stdio, an HTTP body, an SSE data field): one message or a batch.
+ * Its messages, or what is wrong with it: `code` is PARSE_ERROR for text that is not
  * JSON, INVALID_REQUEST for JSON that is not a valid message — and `id` that message's id when
  * it has one, so the answer reaches the request that waits for it (JSON-RPC 2.0, section 5).
  */

@@ -166,10 +166,10 @@ export interface GovernedCall {
    * Throws once `finish()` has been called: the row is already written.
    */
   deny(step: string, reason: string, evidence?: Record<string, unknown>, aspect?: Aspect): Verdict;
-  /** Appends the single audit row for this call (idempotent). */
   /**
-   * The call's audit row, once committed. `trailing`: the answer went out already (audit/trail.ts),
-   * so the row may wait a moment to share its commit with the next ones (AuditLog.append).
+   * Appends the single audit row for this call (idempotent) and resolves to it once committed.
+   * `trailing`: the answer went out already (audit/trail.ts), so the row may wait a moment to
+   * share its commit with the next ones (AuditLog.append).
    */
   finish(extra?: { meta?: Record<string, unknown>; trailing?: boolean }): Promise<AuditRow>;
 }
