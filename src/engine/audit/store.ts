@@ -43,6 +43,8 @@ export interface AuditLogOptions {
    * share one transaction, so a lone call does not wait for a timer and a busy one still batches).
    */
   groupCommitMs?: number;
+  /** How long a batch of only trailing rows waits for company (default TRAILING_COMMIT_MS). */
+  trailingMs?: number;
   /** Largest batch per transaction (default 2000). */
   maxBatch?: number;
   /**
@@ -116,6 +118,7 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
   } catch {}
   const windowMs = opts.groupCommitMs ?? 0;
   const maxBatch = opts.maxBatch ?? 2000;
+  const trailingMs = opts.trailingMs ?? TRAILING_COMMIT_MS;
   let queue: Pending[] = [];
   let timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
   let timerIsTimeout = false;
@@ -150,14 +153,14 @@ export function openAuditLog(db: Db, keys: Keys, opts: AuditLogOptions = {}): Au
   };
 
   // a batch waits for the next turn of the event loop (windowMs 0), or windowMs; a batch of only
-  // trailing rows waits TRAILING_COMMIT_MS, cut short by the first append that may not wait
+  // trailing rows waits trailingMs, cut short by the first append that may not wait
   let urgent = false;
   const schedule = (trailing = false) => {
     if (!trailing) urgent = true;
     if (running) return;
-    const wait = urgent ? windowMs : Math.max(windowMs, TRAILING_COMMIT_MS);
+    const wait = urgent ? windowMs : Math.max(windowMs, trailingMs);
     if (timer) {
-      if (!timerIsTimeout || wait >= TRAILING_COMMIT_MS) return;
+      if (!timerIsTimeout || wait >= trailingMs) return;
       clearTimer(); // a trailing batch that an urgent append joined: now
     }
     timerIsTimeout = wait > 0;
